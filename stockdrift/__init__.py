@@ -1,0 +1,1 @@
+"""Core shared by every stockdrift package: config, clock, warehouse schema, exception queue."""
