@@ -145,7 +145,7 @@ create table if not exists ops.exceptions (
 );
 create table if not exists ops.exception_events (
     fingerprint varchar not null,
-    at timestamp not null,
+    occurred_at timestamp not null,
     from_status varchar,
     to_status varchar not null,
     actor varchar not null,             -- 'stockdrift' for data-driven changes, else a person

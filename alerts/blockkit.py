@@ -1,0 +1,157 @@
+"""Block Kit renderer: `AlertMessage` -> chat.postMessage payload (`text` + `blocks`).
+
+Every string that is not ours is escaped (`escape.mrkdwn`) and every text object is fitted to
+Slack's documented limits, so a payload built from any message is accepted by Slack:
+50 blocks per message, header plain_text 150 chars, section text 3000 chars, at most 10
+section fields of 2000 chars each, at most 10 context elements.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from alerts.escape import code, fit, fit_plain, link, mrkdwn
+from alerts.model import AlertItem, AlertMessage
+
+MAX_BLOCKS = 50
+MAX_HEADER = 150
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_FALLBACK_TEXT = 3000  # Slack accepts 40k, but notifications only show the start
+
+_ICON = {
+    "critical": ":rotating_light:", "high": ":red_circle:", "medium": ":large_orange_circle:",
+    "low": ":large_yellow_circle:",
+}
+
+Block = dict[str, Any]
+
+
+def render(msg: AlertMessage, mention: str | None = None) -> dict[str, Any]:
+    """The payload for chat.postMessage. `mention` is a token we built (`<!subteam^S…>`)."""
+    blocks: list[Block] = [_header(msg), _overview(msg, mention)]
+    if msg.items:
+        blocks.append(_items(msg))
+    if msg.hidden_items:
+        blocks.append(_context([f"…and {msg.hidden_items} more not listed here; "
+                                "the drift report has them all"]))
+    if msg.suggested_check:
+        blocks.append(_section(f"*Suggested check:* {mrkdwn(msg.suggested_check)}"))
+    blocks.append(_footer(msg))
+    fallback = f"{mention + ' ' if mention else ''}{mrkdwn(msg.title)}: {mrkdwn(msg.summary)}"
+    return {"text": fit(fallback, MAX_FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def limit_problems(payload: dict[str, Any]) -> list[str]:
+    """Which documented Slack limits a payload breaks (empty = Slack will accept it)."""
+    problems: list[str] = []
+    blocks = payload.get("blocks", [])
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
+    for i, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "header" and len(block["text"]["text"]) > MAX_HEADER:
+            problems.append(f"block {i}: header longer than {MAX_HEADER}")
+        if kind == "section":
+            if len(block.get("text", {}).get("text", "")) > MAX_SECTION_TEXT:
+                problems.append(f"block {i}: section text longer than {MAX_SECTION_TEXT}")
+            fields = block.get("fields", [])
+            if len(fields) > MAX_FIELDS:
+                problems.append(f"block {i}: {len(fields)} fields > {MAX_FIELDS}")
+            if any(len(f["text"]) > MAX_FIELD_TEXT for f in fields):
+                problems.append(f"block {i}: a field longer than {MAX_FIELD_TEXT}")
+        if kind == "context" and len(block["elements"]) > MAX_CONTEXT_ELEMENTS:
+            problems.append(f"block {i}: more than {MAX_CONTEXT_ELEMENTS} context elements")
+    return problems
+
+
+def when(value: datetime | None) -> str:
+    """A Slack date token: shown in the reader's time zone, with a UTC fallback."""
+    if value is None:
+        return "unknown"
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    fallback = aware.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _header(msg: AlertMessage) -> Block:
+    icon = ":white_check_mark:" if msg.kind == "resolved" else _ICON.get(msg.severity, "")
+    # plain_text is never parsed for mentions or links, so it is not entity-escaped.
+    text = fit_plain(f"{icon} {msg.title}".strip(), MAX_HEADER)
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _overview(msg: AlertMessage, mention: str | None) -> Block:
+    locations = msg.evidence.get("locations") or []
+    where = mrkdwn(msg.system_id or "stockdrift")
+    if locations:
+        where += " · " + ", ".join(mrkdwn(loc) for loc in locations[:10])
+        if len(locations) > 10:
+            where += f" and {len(locations) - 10} more"
+    lines = [mention] if mention else []
+    lines += [
+        f"*What:* {mrkdwn(msg.summary)}",
+        f"*Where:* {where}",
+        f"*Since:* {when(msg.since)}",
+        f"*Severity:* {mrkdwn(msg.severity)}  ·  *Owner:* {mrkdwn(msg.owner_id)}",
+    ]
+    if msg.probable_cause:
+        lines.append(f"*Probable cause:* {mrkdwn(msg.probable_cause)}")
+    return _section("\n".join(lines))
+
+
+def _items(msg: AlertMessage) -> Block:
+    fields = [
+        {"type": "mrkdwn", "text": fit(_item_text(item), MAX_FIELD_TEXT)}
+        for item in msg.items[:MAX_FIELDS]
+    ]
+    return {"type": "section", "fields": fields}
+
+
+def _item_text(item: AlertItem) -> str:
+    head = code(item.canonical_sku or "(no SKU)")
+    if item.canonical_location:
+        head += f" · {mrkdwn(item.canonical_location)}"
+    lines = [head]
+    if item.observed is not None:
+        shown = f"*{_num(item.observed)}* at {when(item.observed_at)}"
+        lines.append(f"{mrkdwn(item.system_id)}: {shown}")
+    if item.expected is not None:
+        variance = f" ({_num(item.variance, sign=True)})" if item.variance is not None else ""
+        lines.append(f"Expected: {_num(item.expected)}{variance}")
+    if item.master_changed_at is not None:
+        lines.append(f"Master last changed: {when(item.master_changed_at)}")
+    if item.detail:
+        lines.append(f"_{mrkdwn(item.detail)}_")
+    return "\n".join(lines)
+
+
+def _footer(msg: AlertMessage) -> Block:
+    parts = []
+    if msg.report_url:
+        parts.append(link(msg.report_url, "Drift report"))
+    if msg.run_url:
+        parts.append(link(msg.run_url, "Dagster run"))
+    parts.append(f"alert {code(msg.alert_id)}")
+    routing = msg.evidence.get("routing")
+    if routing:
+        parts.append(f"routed because {mrkdwn(routing)}")
+    return _context(parts)
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, MAX_SECTION_TEXT)}}
+
+
+def _context(texts: list[str]) -> Block:
+    elements = [{"type": "mrkdwn", "text": fit(t, MAX_FIELD_TEXT)} for t in texts]
+    return {"type": "context", "elements": elements[:MAX_CONTEXT_ELEMENTS]}
+
+
+def _num(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "?"
+    return f"{value:+g}" if sign else f"{value:g}"

@@ -1,0 +1,188 @@
+-- The current cycle's comparison per non-master system x key, with settledness:
+-- * drift_since: the earliest cycle of the current unbroken run of out-of-tolerance
+--   observations of this key in this system's successful snapshots (observations with no
+--   master to compare against neither extend nor break a run);
+-- * is_settled: out of tolerance, and both the drift and the master's last change for the
+--   key are at least the system's freshness target old. Anything younger is in flight.
+-- * base_suppression_reason: why the row must not raise a per-key exception (extraction
+--   failed, system stale, master unavailable); sync_stopped is added in fct_variance.
+with
+
+variance_history as (
+
+    select * from {{ ref('int_variances_computed') }}
+    where cycle_at <= {{ cycle_at() }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('int_snapshots_deduplicated') }}
+    where cycle_at <= {{ cycle_at() }}
+
+),
+
+system_status as (
+
+    select * from {{ ref('int_system_status_evaluated') }}
+
+),
+
+snapshots_ranked as (
+
+    select
+        system_id,
+        snapshot_id,
+        row_number() over (
+            partition by system_id
+            order by cycle_at desc, observed_at desc, snapshot_id desc
+        ) as recency_rank
+
+    from snapshots
+
+),
+
+current_rows as (
+
+    select variance_history.*
+    from variance_history
+    inner join snapshots_ranked
+        on variance_history.snapshot_id = snapshots_ranked.snapshot_id
+    where snapshots_ranked.recency_rank = 1
+
+),
+
+last_within_tolerance as (
+
+    select
+        current_rows.system_id,
+        current_rows.canonical_sku,
+        current_rows.canonical_location,
+        max(
+            case when variance_history.within_tolerance then variance_history.cycle_at end
+        ) as last_within_tolerance_at
+
+    from current_rows
+    inner join variance_history
+        on current_rows.system_id = variance_history.system_id
+        and current_rows.canonical_sku = variance_history.canonical_sku
+        and current_rows.canonical_location = variance_history.canonical_location
+        and variance_history.cycle_at <= current_rows.cycle_at
+    group by
+        current_rows.system_id,
+        current_rows.canonical_sku,
+        current_rows.canonical_location
+
+),
+
+drift_runs as (
+
+    select
+        last_within_tolerance.system_id,
+        last_within_tolerance.canonical_sku,
+        last_within_tolerance.canonical_location,
+        min(variance_history.cycle_at) as drift_since
+
+    from last_within_tolerance
+    inner join variance_history
+        on last_within_tolerance.system_id = variance_history.system_id
+        and last_within_tolerance.canonical_sku = variance_history.canonical_sku
+        and last_within_tolerance.canonical_location = variance_history.canonical_location
+        and variance_history.within_tolerance = false
+        and (
+            last_within_tolerance.last_within_tolerance_at is null
+            or variance_history.cycle_at > last_within_tolerance.last_within_tolerance_at
+        )
+    group by
+        last_within_tolerance.system_id,
+        last_within_tolerance.canonical_sku,
+        last_within_tolerance.canonical_location
+
+),
+
+with_drift as (
+
+    select
+        current_rows.*,
+        case when current_rows.within_tolerance = false then drift_runs.drift_since end
+            as drift_since
+
+    from current_rows
+    left join drift_runs
+        on current_rows.system_id = drift_runs.system_id
+        and current_rows.canonical_sku = drift_runs.canonical_sku
+        and current_rows.canonical_location = drift_runs.canonical_location
+
+),
+
+evaluated as (
+
+    select
+        with_drift.*,
+        coalesce(
+            with_drift.within_tolerance = false
+            and {{ minutes_between('with_drift.drift_since', 'with_drift.cycle_at') }}
+                >= with_drift.freshness_target_minutes
+            and {{ minutes_between('with_drift.last_master_change_at', 'with_drift.cycle_at') }}
+                >= with_drift.freshness_target_minutes,
+            false
+        ) as is_settled,
+        case
+            when system_status.last_status = 'failed' then 'extract_failed'
+            when system_status.is_stale then 'stale_system'
+            when with_drift.master_snapshot_id is null
+                or master_status.last_status = 'failed' then 'master_unavailable'
+        end as base_suppression_reason
+
+    from with_drift
+    left join system_status
+        on with_drift.system_id = system_status.system_id
+    left join system_status as master_status
+        on with_drift.master_system_id = master_status.system_id
+
+),
+
+final as (
+
+    select
+        {{ cycle_at() }} as cycle_at,
+        cycle_at as snapshot_cycle_at,
+        variance_id,
+        system_id,
+        system_role,
+        is_listing,
+        canonical_sku,
+        canonical_location,
+        external_sku,
+        external_location,
+        source_records,
+        snapshot_id,
+        observed_at,
+        observed_qty,
+        expected_qty,
+        compared_value_kind,
+        channel_buffer,
+        master_system_id,
+        master_on_hand,
+        master_available,
+        master_snapshot_id,
+        master_observed_at,
+        last_master_change_at,
+        variance_units,
+        abs_variance_units,
+        variance_pct,
+        direction,
+        tolerance_units,
+        tolerance_percent,
+        within_tolerance,
+        drift_since,
+        freshness_target_minutes,
+        is_settled,
+        base_suppression_reason,
+        unit_cost
+
+    from evaluated
+
+)
+
+select * from final

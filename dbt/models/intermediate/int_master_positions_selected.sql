@@ -1,0 +1,45 @@
+-- The master's book per cycle: for every cycle, the successful snapshot of the system that
+-- masters each location, one row per canonical SKU x location.
+with
+
+positions as (
+
+    select * from {{ ref('int_positions_mapped') }}
+
+),
+
+master_positions as (
+
+    select * from positions
+    where is_master_position
+        and is_sku_mapped
+        and is_location_mapped
+
+),
+
+aggregated as (
+
+    select
+        cycle_at,
+        canonical_sku,
+        canonical_location,
+        system_id as master_system_id,
+        snapshot_id as master_snapshot_id,
+        observed_at as master_observed_at,
+        sum(on_hand) as master_on_hand,
+        sum(available) as master_available,
+        max(unit_cost) as unit_cost,
+        count(*) as source_records
+
+    from master_positions
+    group by
+        cycle_at,
+        canonical_sku,
+        canonical_location,
+        system_id,
+        snapshot_id,
+        observed_at
+
+)
+
+select * from aggregated

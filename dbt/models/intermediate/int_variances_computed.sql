@@ -1,0 +1,205 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- Variance history: every non-master system's successful snapshot x canonical key, compared
+-- with the master snapshot of the SAME cycle. Incremental by snapshot: each build appends
+-- only snapshots not yet compared, so a 5-minute cycle costs one snapshot per system.
+-- Config (buffer, tolerances) is frozen at compare time; `--full-refresh` recomputes.
+with
+
+positions as (
+
+    select * from {{ ref('int_positions_mapped') }}
+
+),
+
+master_positions as (
+
+    select * from {{ ref('int_master_positions_selected') }}
+
+),
+
+master_changes as (
+
+    select * from {{ ref('int_master_changes_detected') }}
+
+),
+
+systems as (
+
+    select * from {{ ref('stg_config__systems') }}
+
+),
+
+new_positions as (
+
+    select * from positions
+    where not is_master_position
+        and is_sku_mapped
+        and is_location_mapped
+        and cycle_at <= {{ cycle_at() }}
+    {% if is_incremental() %}
+        and snapshot_id not in (select snapshot_id from {{ this }})
+    {% endif %}
+
+),
+
+keyed as (
+
+    select
+        system_id,
+        snapshot_id,
+        cycle_at,
+        observed_at,
+        canonical_sku,
+        canonical_location,
+        master_system_id,
+        min(external_sku) as external_sku,
+        min(external_location) as external_location,
+        count(*) as source_records,
+        sum(observed_qty) as observed_qty
+
+    from new_positions
+    group by
+        system_id,
+        snapshot_id,
+        cycle_at,
+        observed_at,
+        canonical_sku,
+        canonical_location,
+        master_system_id
+
+),
+
+compared as (
+
+    select
+        keyed.*,
+        systems.system_role,
+        systems.is_listing,
+        systems.channel_buffer,
+        systems.tolerance_units,
+        systems.tolerance_percent,
+        systems.freshness_target_minutes,
+        case when systems.is_listing then 'available' else 'on_hand' end as compared_value_kind,
+        master_positions.master_snapshot_id,
+        master_positions.master_observed_at,
+        master_positions.master_on_hand,
+        master_positions.master_available,
+        master_positions.unit_cost,
+        -- the expected-value rule: listing channels show the master's available less the
+        -- channel buffer (never below 0); physical holders show the master's book on-hand
+        case
+            when systems.is_listing and master_positions.master_available is not null
+                then greatest(0, master_positions.master_available - systems.channel_buffer)
+            when not systems.is_listing
+                then master_positions.master_on_hand
+        end as expected_qty
+
+    from keyed
+    inner join systems
+        on keyed.system_id = systems.system_id
+    left join master_positions
+        on keyed.cycle_at = master_positions.cycle_at
+        and keyed.canonical_sku = master_positions.canonical_sku
+        and keyed.canonical_location = master_positions.canonical_location
+        and keyed.master_system_id = master_positions.master_system_id
+
+),
+
+last_master_changes as (
+
+    select
+        compared.snapshot_id,
+        compared.canonical_sku,
+        compared.canonical_location,
+        max(master_changes.changed_at) as last_master_change_at
+
+    from compared
+    inner join master_changes
+        on compared.canonical_sku = master_changes.canonical_sku
+        and compared.canonical_location = master_changes.canonical_location
+        and compared.compared_value_kind = master_changes.value_kind
+        and master_changes.changed_at <= compared.cycle_at
+    group by
+        compared.snapshot_id,
+        compared.canonical_sku,
+        compared.canonical_location
+
+),
+
+measured as (
+
+    select
+        compared.*,
+        last_master_changes.last_master_change_at,
+        compared.observed_qty - compared.expected_qty as variance_units,
+        abs(compared.observed_qty - compared.expected_qty) as abs_variance_units,
+        case
+            when compared.expected_qty <> 0
+                then 100.0 * (compared.observed_qty - compared.expected_qty)
+                    / abs(compared.expected_qty)
+        end as variance_pct
+
+    from compared
+    left join last_master_changes
+        on compared.snapshot_id = last_master_changes.snapshot_id
+        and compared.canonical_sku = last_master_changes.canonical_sku
+        and compared.canonical_location = last_master_changes.canonical_location
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(["snapshot_id", "'|'", "canonical_sku", "'|'", "canonical_location"]) }}
+            as variance_id,
+        system_id,
+        system_role,
+        is_listing,
+        snapshot_id,
+        cycle_at,
+        observed_at,
+        canonical_sku,
+        canonical_location,
+        external_sku,
+        external_location,
+        source_records,
+        master_system_id,
+        master_snapshot_id,
+        master_observed_at,
+        master_on_hand,
+        master_available,
+        unit_cost,
+        compared_value_kind,
+        last_master_change_at,
+        channel_buffer,
+        observed_qty,
+        expected_qty,
+        variance_units,
+        abs_variance_units,
+        variance_pct,
+        case
+            when variance_units > 0 then 'overstated'
+            when variance_units < 0 then 'understated'
+            when variance_units = 0 then 'match'
+        end as direction,
+        tolerance_units,
+        tolerance_percent,
+        freshness_target_minutes,
+        case
+            when variance_units is null then null
+            when abs_variance_units <= tolerance_units then true
+            when tolerance_percent > 0 and abs(variance_pct) <= tolerance_percent then true
+            else false
+        end as within_tolerance
+
+    from measured
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Great Expectations suites over the marts. Their failing rows become exception findings."""

@@ -1,0 +1,82 @@
+"""Thin wrapper over a Great Expectations 1.x ephemeral context (pandas dataframe path).
+
+Measured here: GX's SQL datasource over duckdb-engine raised IndexError in metric
+resolution, while the dataframe path works; suites therefore receive the (small, already
+filtered in SQL) candidate rows as a dataframe. Each row carries `row_id`, so failing rows
+come back as ids via `unexpected_index_column_names`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    success: bool
+    unexpected_row_ids: frozenset[int]
+    element_count: int
+
+
+@lru_cache(maxsize=1)
+def _context() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def validate(suite_name: str, frame: pd.DataFrame, expectations: list[Any]) -> list[ExpectationOutcome]:
+    """Run `expectations` over `frame`; return each one's outcome with failing row ids."""
+    import great_expectations as gx
+
+    ctx = _context()
+    source_name = f"stockdrift_{suite_name}"
+    try:
+        source = ctx.data_sources.get(source_name)
+    except (KeyError, ValueError):
+        source = ctx.data_sources.add_pandas(source_name)
+    asset_name = f"{suite_name}_rows"
+    try:
+        asset = source.get_asset(asset_name)
+    except (LookupError, ValueError):
+        asset = source.add_dataframe_asset(asset_name)
+    batch_name = "cycle"
+    try:
+        batch_def = asset.get_batch_definition(batch_name)
+    except (KeyError, ValueError):
+        batch_def = asset.add_batch_definition_whole_dataframe(batch_name)
+    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
+    outcomes = []
+    for expectation in expectations:
+        res = batch.validate(expectation, result_format=result_format)
+        index_list = res.result.get("unexpected_index_list") or []
+        ids = frozenset(int(item["row_id"]) for item in index_list)
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=res.expectation_config.type,
+                success=bool(res.success),
+                unexpected_row_ids=ids,
+                element_count=int(res.result.get("element_count", len(frame)) or 0),
+            )
+        )
+    _ = gx  # imported for side effects of registering expectations
+    return outcomes

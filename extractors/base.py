@@ -1,0 +1,74 @@
+"""The connector contract: a connector yields pages; landing stores them atomically.
+
+A `Page` pairs the rows parsed from one HTTP exchange with the exchange itself, so every
+vendor response is kept (gzip, in `raw.payloads`) next to the rows it produced and a
+snapshot can be re-landed without calling the vendor again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from extractors.errors import redact, redact_bytes
+
+# Response headers that carry session secrets; never stored.
+_DROP_HEADERS = frozenset({"set-cookie", "authorization", "x-shopify-access-token"})
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request/response as stored: response headers only, never request headers
+    (that is where the credentials are)."""
+
+    method: str
+    url: str
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+    attempts: int = 1  # HTTP attempts it took (retries included)
+
+    @classmethod
+    def from_response(
+        cls, response: httpx.Response, *, attempts: int = 1, secrets: Iterable[str] = ()
+    ) -> Exchange:
+        secrets = tuple(secrets)
+        headers = {
+            k.lower(): redact(v, secrets)
+            for k, v in response.headers.items()
+            if k.lower() not in _DROP_HEADERS
+        }
+        return cls(
+            method=response.request.method,
+            url=redact(str(response.request.url), secrets),
+            status_code=response.status_code,
+            headers=headers,
+            body=redact_bytes(response.content, secrets),
+            attempts=attempts,
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    exchange: Exchange
+    label: str | None = field(default=None, compare=False)  # e.g. "3", "offset=2000"
+
+
+@runtime_checkable
+class Connector(Protocol):
+    system_id: str
+    raw_table: str
+    columns: tuple[str, ...]  # raw table columns minus snapshot_id, in DDL order
+
+    def pages(self) -> Iterator[Page]:
+        """Yield every page of one full extraction; raise ExtractionError on failure."""
+        ...
+
+    def source_as_of(self) -> datetime | None:
+        """The vendor's own "as of" (valid once pages() is exhausted), or None."""
+        ...

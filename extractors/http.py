@@ -1,0 +1,254 @@
+"""Shared HTTP plumbing: one client factory, bounded jittered retries, vendor error parsing.
+
+Retries (stamina): timeouts, transport errors, 5xx and 429. Other 4xx are answers, not
+accidents, and fail at once. When the vendor says how long to wait (Retry-After, ShipBob's
+x-retry-after) we wait exactly that (capped) instead of our own backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+import stamina
+
+from extractors.base import Exchange
+from extractors.errors import ExtractionError, Kind, redact
+
+USER_AGENT = "stockdrift/0.1 (read-only inventory monitor)"
+MAX_THROTTLE_WAIT = 30.0  # seconds; a vendor asking for longer fails this cycle, not the next
+REQUEST_ID_HEADERS = ("x-request-id", "x-shopify-request-id", "x-amzn-requestid")
+_ATTEMPTS_KEY = "stockdrift.attempts"
+
+Sleep = Callable[[float], None]
+
+
+def make_client(
+    base_url: str, timeout: float, headers: dict[str, str] | None = None
+) -> httpx.Client:
+    """Redirects are not followed: a redirect could carry vendor auth headers to another host."""
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+        follow_redirects=False,
+    )
+
+
+def same_origin(base_url: str | httpx.URL, link: str) -> httpx.URL:
+    """Resolve a server-supplied next-page link against our configured host.
+
+    Path and query are kept byte for byte (Shopify's page_info must be used exactly as given,
+    vendor_api_facts.md §1.4); scheme/host/port always come from config so credentials are
+    only ever sent to the host the operator configured.
+    """
+    base = httpx.URL(str(base_url))
+    target = httpx.URL(link)
+    raw_path = target.raw_path if target.raw_path.startswith(b"/") else b"/" + target.raw_path
+    return base.copy_with(raw_path=raw_path, fragment=None)
+
+
+def attempts_of(response: httpx.Response) -> int:
+    return int(response.extensions.get(_ATTEMPTS_KEY, 1))
+
+
+def parse_vendor_error(body: bytes) -> tuple[str | None, str | None]:
+    """(vendor_code, message) from any of the vendors' documented error bodies."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        text = " ".join(body.decode("utf-8", "replace").split())
+        return None, (text[:200] or None)
+    if isinstance(data, dict):
+        # NetSuite: {"title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]} §4.1
+        details = data.get("o:errorDetails")
+        if isinstance(details, list) and details and isinstance(details[0], dict):
+            first = details[0]
+            return _str_or_none(first.get("o:errorCode")), _str_or_none(
+                first.get("detail") or data.get("title")
+            )
+        # Shopify: {"errors": "..." | {"field": ["..."]} | ["..."]} §1.6
+        if "errors" in data:
+            return None, _flatten(data["errors"])
+        # ShipBob: {"statusCode": 429, "message": "..."} §3.4
+        if "message" in data:
+            return _str_or_none(data.get("code")), _str_or_none(data["message"])
+        if "title" in data:
+            return None, _str_or_none(data["title"])
+    return None, _flatten(data)[:200] or None
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _flatten(errors: object) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in errors.items())
+    if isinstance(errors, list):
+        return "; ".join(_flatten(v) for v in errors)
+    return str(errors)
+
+
+def _retry_after(response: httpx.Response, header: str) -> float | None:
+    value = response.headers.get(header)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP-date form; fall back to our own backoff
+    return max(0.0, min(seconds, MAX_THROTTLE_WAIT))
+
+
+class _Retryable(Exception):
+    """A response worth another attempt (5xx, 429); carries the vendor's requested wait."""
+
+    def __init__(self, response: httpx.Response, wait: float | None) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.wait = wait
+
+
+def _should_retry(exc: Exception) -> bool | float:
+    if isinstance(exc, _Retryable):
+        # The vendor's wait is slept explicitly (injectable); add no backoff on top.
+        return 0.0 if exc.wait is not None else True
+    return isinstance(exc, httpx.TransportError)  # includes every httpx.TimeoutException
+
+
+def error_from_response(
+    response: httpx.Response,
+    *,
+    system_id: str,
+    page: int | str | None,
+    attempts: int,
+    secrets: Iterable[str] = (),
+) -> ExtractionError:
+    secrets = tuple(secrets)
+    code, message = parse_vendor_error(response.content)
+    status = response.status_code
+    kind: Kind = (
+        "auth" if status in (401, 403) else "rate_limited" if status == 429 else "http_status"
+    )
+    request_id = next(
+        (response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None
+    )
+    return ExtractionError(
+        system_id,
+        kind,
+        method=response.request.method,
+        url=redact(_path(response.request.url), secrets),
+        status_code=status,
+        vendor_code=code,
+        vendor_message=redact(message, secrets) if message else None,
+        request_id=request_id,
+        page=page,
+        attempts=attempts,
+        exchange=Exchange.from_response(response, attempts=attempts, secrets=secrets),
+    )
+
+
+def _path(url: httpx.URL) -> str:
+    return url.raw_path.decode("ascii", "replace")
+
+
+def request_with_retries(
+    client: httpx.Client,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    system_id: str,
+    page: int | str | None,
+    retry_after_header: str = "Retry-After",
+    max_attempts: int = 5,
+    sleep: Sleep = time.sleep,
+    secrets: Iterable[str] = (),
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request with bounded retries; return a 2xx response or raise ExtractionError.
+
+    The number of attempts used is available as `attempts_of(response)`.
+    """
+    secrets = tuple(secrets)
+    attempts = 0
+    pending_wait: float | None = None
+    try:
+        for attempt in stamina.retry_context(
+            on=_should_retry, attempts=max_attempts, timeout=None, wait_max=10.0
+        ):
+            with attempt:
+                if pending_wait:
+                    sleep(pending_wait)  # the vendor's throttle wait, before the next attempt
+                pending_wait = None
+                attempts += 1
+                response = client.request(method, url, **kwargs)
+                if response.status_code == 429 or response.status_code >= 500:
+                    pending_wait = _retry_after(response, retry_after_header)
+                    raise _Retryable(response, pending_wait)
+    except _Retryable as exc:
+        raise error_from_response(
+            exc.response, system_id=system_id, page=page, attempts=attempts, secrets=secrets
+        ) from None
+    except httpx.TransportError as exc:
+        kind: Kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
+        target = client.build_request(method, url).url
+        raise ExtractionError(
+            system_id,
+            kind,
+            method=method,
+            url=redact(_path(target), secrets),
+            page=page,
+            attempts=attempts,
+            detail=redact(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets),
+        ) from None
+    if not response.is_success:
+        raise error_from_response(
+            response, system_id=system_id, page=page, attempts=attempts, secrets=secrets
+        )
+    response.extensions[_ATTEMPTS_KEY] = attempts
+    return response
+
+
+def parse_json(
+    response: httpx.Response,
+    *,
+    system_id: str,
+    page: int | str | None,
+    secrets: Iterable[str] = (),
+) -> Any:
+    """Decode a 2xx body; a body that is not JSON is a malformed page, not an empty one."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise malformed(
+            response, system_id=system_id, page=page, detail=f"body is not JSON ({exc})",
+            secrets=secrets,
+        ) from None
+
+
+def malformed(
+    response: httpx.Response,
+    *,
+    system_id: str,
+    page: int | str | None,
+    detail: str,
+    kind: Kind = "malformed",
+    secrets: Iterable[str] = (),
+) -> ExtractionError:
+    secrets = tuple(secrets)
+    attempts = attempts_of(response)
+    return ExtractionError(
+        system_id,
+        kind,
+        method=response.request.method,
+        url=redact(_path(response.request.url), secrets),
+        status_code=response.status_code,
+        page=page,
+        attempts=attempts,
+        detail=redact(detail, secrets),
+        exchange=Exchange.from_response(response, attempts=attempts, secrets=secrets),
+    )

@@ -1,0 +1,198 @@
+"""Land one snapshot atomically: rows, payloads and the raw.snapshots row in one transaction.
+
+On any failure the rows roll back and a `failed` snapshot row is written in a second
+transaction, together with the payloads received so far (forensics). A failed extraction is
+never zero stock: downstream sees "failed", not an empty inventory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import duckdb
+
+from extractors.base import Connector, Exchange, Page
+from extractors.errors import ExtractionError, redact, redact_bytes
+from stockdrift.clock import Clock, to_naive_utc
+from stockdrift.config import ConfigError, SystemConfig
+
+log = logging.getLogger(__name__)
+
+Status = Literal["succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    snapshot_id: str
+    system_id: str
+    status: Status
+    row_count: int
+    pages: int
+    attempts: int  # HTTP requests sent, retries included
+    started_at: datetime
+    finished_at: datetime
+    source_as_of: datetime | None
+    error_cause: str | None
+
+
+def new_snapshot_id(system_id: str, cycle_at: datetime) -> str:
+    return f"{system_id}-{to_naive_utc(cycle_at):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def system_secrets(system: SystemConfig) -> tuple[str, ...]:
+    """Every credential value this system can see, for redaction (unset ones are skipped)."""
+    values = []
+    for name in system.credentials:
+        try:
+            values.append(system.credential(name))
+        except ConfigError:
+            continue
+    return tuple(values)
+
+
+def land_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    system: SystemConfig,
+    connector: Connector,
+    cycle_at: datetime,
+    clock: Clock,
+) -> SnapshotResult:
+    """Extract and land one snapshot. Never raises for extraction failures."""
+    snapshot_id = new_snapshot_id(system.id, cycle_at)
+    secrets = system_secrets(system)
+    started_at = clock.now()
+    received: list[Exchange] = []
+    row_count = 0
+    con.execute("begin transaction")
+    try:
+        for page in connector.pages():
+            received.append(page.exchange)
+            _insert_rows(con, connector, snapshot_id, page)
+            _insert_payload(con, snapshot_id, len(received), page.exchange, secrets)
+            row_count += len(page.rows)
+        finished_at = clock.now()
+        source_as_of = connector.source_as_of() or finished_at
+        attempts = sum(e.attempts for e in received)
+        _insert_snapshot(
+            con, snapshot_id, system, cycle_at, started_at, finished_at, source_as_of,
+            "succeeded", row_count, len(received), attempts, None,
+        )
+        con.execute("commit")
+    except Exception as exc:  # any connector or insert failure fails this snapshot only
+        con.execute("rollback")
+        finished_at = clock.now()
+        attempts = sum(e.attempts for e in received)
+        if isinstance(exc, ExtractionError):
+            cause = exc.redacted(secrets)
+            if exc.exchange is not None and exc.exchange not in received:
+                received.append(exc.exchange)  # the failing response is evidence too
+                attempts += exc.attempts
+            elif exc.exchange is None:
+                attempts += exc.attempts  # transport failures: no response to keep
+        else:
+            cause = redact(f"{system.id}: {type(exc).__name__}: {exc}", secrets)
+        log.warning("snapshot %s failed: %s", snapshot_id, cause)
+        _write_failed(
+            con, snapshot_id, system, cycle_at, started_at, finished_at, received, attempts,
+            cause, secrets,
+        )
+        return SnapshotResult(
+            snapshot_id, system.id, "failed", 0, len(received), attempts,
+            started_at, finished_at, None, cause,
+        )
+    return SnapshotResult(
+        snapshot_id, system.id, "succeeded", row_count, len(received), attempts,
+        started_at, finished_at, source_as_of, None,
+    )
+
+
+def _write_failed(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_id: str,
+    system: SystemConfig,
+    cycle_at: datetime,
+    started_at: datetime,
+    finished_at: datetime,
+    received: Sequence[Exchange],
+    attempts: int,
+    cause: str,
+    secrets: Sequence[str],
+) -> None:
+    con.execute("begin transaction")
+    try:
+        for seq, exchange in enumerate(received, 1):
+            _insert_payload(con, snapshot_id, seq, exchange, secrets)
+        _insert_snapshot(
+            con, snapshot_id, system, cycle_at, started_at, finished_at, None,
+            "failed", 0, len(received), attempts, cause,
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise  # the warehouse itself is broken: that is not an extraction failure
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, connector: Connector, snapshot_id: str, page: Page
+) -> None:
+    if not page.rows:
+        return
+    cols = connector.columns
+    sql = (
+        f"insert into raw.{connector.raw_table} (snapshot_id, {', '.join(cols)}) "
+        f"values ({', '.join('?' * (len(cols) + 1))})"
+    )
+    con.executemany(sql, [(snapshot_id, *(row.get(c) for c in cols)) for row in page.rows])
+
+
+def _insert_payload(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_id: str,
+    seq: int,
+    exchange: Exchange,
+    secrets: Sequence[str],
+) -> None:
+    # Redacted again here: a vendor error body could echo a token back.
+    headers = {k: redact(v, secrets) for k, v in exchange.headers.items()}
+    con.execute(
+        "insert into raw.payloads values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            snapshot_id, seq, exchange.method, redact(exchange.url, secrets),
+            exchange.status_code, json.dumps(headers),
+            gzip.compress(redact_bytes(exchange.body, secrets), mtime=0),
+        ],
+    )
+
+
+def _insert_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_id: str,
+    system: SystemConfig,
+    cycle_at: datetime,
+    started_at: datetime,
+    finished_at: datetime,
+    source_as_of: datetime | None,
+    status: Status,
+    row_count: int,
+    pages: int,
+    attempts: int,
+    error_cause: str | None,
+) -> None:
+    con.execute(
+        "insert into raw.snapshots (snapshot_id, system_id, connector, cycle_at, started_at, "
+        "finished_at, source_as_of, status, row_count, pages, attempts, error_cause) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            snapshot_id, system.id, system.connector, to_naive_utc(cycle_at),
+            to_naive_utc(started_at), to_naive_utc(finished_at),
+            None if source_as_of is None else to_naive_utc(source_as_of),
+            status, row_count, pages, attempts, error_cause,
+        ],
+    )

@@ -1,0 +1,33 @@
+"""Connector lookup by `SystemConfig.connector`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from extractors.base import Connector
+from extractors.netsuite import NetSuiteConnector
+from extractors.shipbob import ShipBobConnector
+from extractors.shopify import ShopifyConnector
+from stockdrift.config import ConfigError, SystemConfig
+
+Factory = Callable[[SystemConfig, httpx.Client | None], Connector]
+
+CONNECTORS: dict[str, Factory] = {
+    "netsuite_suiteql": NetSuiteConnector,
+    "shopify_rest": ShopifyConnector,
+    "shipbob": ShipBobConnector,
+}
+
+
+def build_connector(system: SystemConfig, client: httpx.Client | None = None) -> Connector:
+    """Credentials are resolved when the connector runs, so a missing secret becomes a
+    recorded failed snapshot instead of an exception here."""
+    factory = CONNECTORS.get(system.connector)
+    if factory is None:
+        raise ConfigError(
+            f"systems[{system.id}].connector: unknown connector {system.connector!r}; "
+            f"known connectors: {', '.join(sorted(CONNECTORS))}"
+        )
+    return factory(system, client)

@@ -1,0 +1,218 @@
+"""Shopify Admin REST: inventory levels per location, joined with inventory item SKUs.
+
+Flow (vendor_api_facts.md §1.2–1.4): locations.json -> inventory_levels.json per batch of
+<= 50 location ids (Link-header pages) -> inventory_items.json per batch of <= 250 ids (sku).
+
+Page emission: every HTTP exchange is yielded as a Page as soon as it arrives, so its payload
+is kept even if a later call fails. Locations and levels pages carry rows=[] (a level has no
+sku yet); each inventory_items page carries the finished rows of the levels whose sku it
+resolved. Rows therefore land only once the join for them is complete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from extractors.base import Exchange, Page
+from extractors.errors import ExtractionError, Kind
+from extractors.http import (
+    Sleep,
+    attempts_of,
+    make_client,
+    malformed,
+    parse_json,
+    request_with_retries,
+    same_origin,
+)
+from stockdrift.clock import parse_utc
+from stockdrift.config import SystemConfig
+
+DEFAULT_API_VERSION = "2024-04"
+PAGE_LIMIT = 250  # §1.2 / §1.4: maximum page size
+MAX_LOCATION_IDS = 50  # §1.2: location_ids takes at most 50 ids
+MAX_ITEM_IDS = 250  # inventory_items.json?ids= takes at most 250 ids (ARCHITECTURE.md)
+CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"  # "32/40" (§1.5)
+LEAK_PER_SECOND = 2.0  # §1.5: standard bucket leaks 2 requests/second
+BUSY_MARGIN = 5  # slow down when the bucket is within 5 of full (35/40)
+MAX_PAGES = 10_000  # a cursor that never ends is a vendor bug, not an infinite sync
+
+COLUMNS: tuple[str, ...] = (
+    "inventory_item_id", "location_id", "sku", "available", "updated_at",
+)
+LEVEL_FIELDS = ("inventory_item_id", "location_id", "available", "updated_at")
+
+
+class ShopifyConnector:
+    system_id: str
+    raw_table = "shopify_inventory_levels"
+    columns = COLUMNS
+
+    def __init__(
+        self,
+        system: SystemConfig,
+        client: httpx.Client | None = None,
+        *,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.system = system
+        self.system_id = system.id
+        self._client = client
+        self._sleep = sleep
+        self.api_version = system.options.get("api_version", DEFAULT_API_VERSION)
+        self.prefix = f"/admin/api/{self.api_version}"  # §1.1
+        self._max_updated: datetime | None = None
+        self._secrets: tuple[str, ...] = ()
+
+    def source_as_of(self) -> datetime | None:
+        """The newest level change seen (§8: timestamps carry the shop's UTC offset).
+
+        A lower bound for "as of": a quiet shop looks older than it is. None when no levels.
+        """
+        return self._max_updated
+
+    def pages(self) -> Iterator[Page]:
+        token = self.system.credential("access_token")  # lazily: a missing env var fails the
+        self._secrets = (token,)  # snapshot (recorded) rather than the whole cycle
+        self._max_updated = None
+        client = self._client or make_client(self.system.base_url, self.system.timeout_seconds)
+        headers = {"X-Shopify-Access-Token": token}  # §1.1
+        try:
+            locations: list[int] = []
+            for response, data in self._get_all(client, headers, "locations.json", {}):
+                records = self._records(response, data, "locations", ("id",), 1)
+                locations.extend(int(r["id"]) for r in records)
+                yield self._page([], response, "locations")
+
+            levels: list[dict[str, Any]] = []
+            for start in range(0, len(locations), MAX_LOCATION_IDS):
+                ids = ",".join(str(i) for i in locations[start : start + MAX_LOCATION_IDS])
+                params = {"location_ids": ids, "limit": PAGE_LIMIT}
+                for n, (response, data) in enumerate(
+                    self._get_all(client, headers, "inventory_levels.json", params), 1
+                ):
+                    for r in self._records(response, data, "inventory_levels", LEVEL_FIELDS, n):
+                        levels.append(self._level(response, r, n))
+                    yield self._page([], response, n)
+
+            item_ids = list(dict.fromkeys(int(r["inventory_item_id"]) for r in levels))
+            for start in range(0, len(item_ids), MAX_ITEM_IDS):
+                batch = item_ids[start : start + MAX_ITEM_IDS]
+                params = {"ids": ",".join(str(i) for i in batch), "limit": PAGE_LIMIT}
+                skus: dict[int, str | None] = {}
+                last: httpx.Response | None = None
+                for n, (response, data) in enumerate(
+                    self._get_all(client, headers, "inventory_items.json", params), 1
+                ):
+                    for item in self._records(response, data, "inventory_items", ("id", "sku"), n):
+                        skus[int(item["id"])] = item["sku"]
+                    if last is not None:
+                        yield self._page([], last, n - 1)
+                    last = response
+                assert last is not None
+                wanted = set(batch)
+                rows = [
+                    {**r, "sku": skus.get(r["inventory_item_id"])}
+                    for r in levels
+                    if r["inventory_item_id"] in wanted
+                ]
+                yield self._page(rows, last, f"items {start // MAX_ITEM_IDS + 1}")
+        finally:
+            if self._client is None:
+                client.close()
+
+    def _get_all(
+        self, client: httpx.Client, headers: dict[str, str], resource: str, params: dict[str, Any]
+    ) -> Iterator[tuple[httpx.Response, Any]]:
+        """GET a resource and every Link rel="next" page after it (§1.4)."""
+        url: str | httpx.URL = f"{self.prefix}/{resource}"
+        seen: set[str] = set()
+        for n in range(1, MAX_PAGES + 1):
+            response = request_with_retries(
+                client, "GET", url, system_id=self.system_id, page=n, headers=headers,
+                params=params, retry_after_header="Retry-After",  # §1.5: 429 + Retry-After
+                sleep=self._sleep, secrets=self._secrets,
+            )
+            self._pace(response)
+            yield response, parse_json(
+                response, system_id=self.system_id, page=n, secrets=self._secrets
+            )
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                return  # §1.4: no Link header (or no rel=next) means this was the last page
+            # page_info must be used exactly as given and carry no other filters (§1.4).
+            url, params = same_origin(self.system.base_url, link), {}
+            if str(url) in seen:
+                raise self._fail(response, n, f"Link rel=next repeats {url.raw_path!r}")
+            seen.add(str(url))
+        raise ExtractionError(self.system_id, "malformed", detail=f"over {MAX_PAGES} pages")
+
+    def _pace(self, response: httpx.Response) -> None:
+        """Leaky bucket (§1.5): near full, wait for it to drain so busy periods slow us."""
+        used, _, size = response.headers.get(CALL_LIMIT_HEADER, "").partition("/")
+        try:
+            n, cap = int(used), int(size)
+        except ValueError:
+            return
+        if n >= cap - BUSY_MARGIN:
+            self._sleep((n - (cap - 2 * BUSY_MARGIN)) / LEAK_PER_SECOND)
+
+    def _records(
+        self, response: httpx.Response, data: Any, key: str, required: tuple[str, ...],
+        page: int | str,
+    ) -> list[dict[str, Any]]:
+        records = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(records, list):
+            raise self._fail(response, page, f"field '{key}' missing or not a list", "schema")
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise self._fail(response, page, f"{key}[{i}] is not an object")
+            for field in required:
+                if field not in record:
+                    raise self._fail(
+                        response, page, f"required field '{field}' missing in {key}[{i}]",
+                        "schema",
+                    )
+            if not isinstance(record.get(required[0]), int):
+                raise self._fail(response, page, f"{key}[{i}].{required[0]} is not an integer")
+        return records
+
+    def _level(self, response: httpx.Response, r: dict[str, Any], page: int) -> dict[str, Any]:
+        if not isinstance(r["location_id"], int):
+            raise self._fail(response, page, "inventory_levels location_id is not an integer")
+        available, updated = r["available"], r["updated_at"]
+        if available is not None and not isinstance(available, int):
+            raise self._fail(response, page, f"available {available!r} is not an integer")
+        if updated is not None:
+            try:
+                when = parse_utc(str(updated))
+            except ValueError:
+                detail = f"updated_at {updated!r} is not ISO-8601"
+                raise self._fail(response, page, detail) from None
+            if self._max_updated is None or when > self._max_updated:
+                self._max_updated = when
+        return {
+            "inventory_item_id": r["inventory_item_id"],
+            "location_id": r["location_id"],
+            "sku": None,
+            "available": available,
+            "updated_at": updated,  # stored as returned, offset included (§8)
+        }
+
+    def _page(self, rows: list[dict[str, Any]], response: httpx.Response, label: Any) -> Page:
+        exchange = Exchange.from_response(
+            response, attempts=attempts_of(response), secrets=self._secrets
+        )
+        return Page(rows, exchange, str(label))
+
+    def _fail(
+        self, response: httpx.Response, page: int | str, detail: str, kind: Kind = "malformed"
+    ) -> ExtractionError:
+        return malformed(
+            response, system_id=self.system_id, page=page, detail=detail, kind=kind,
+            secrets=self._secrets,
+        )

@@ -1,0 +1,83 @@
+"""The stages of one monitoring cycle as plain functions (Dagster assets call these).
+
+Each stage opens the warehouse, does its work and closes it again: dbt runs in between
+and DuckDB allows one writer at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from expectations.findings import SuiteOutcome
+from expectations.runner import run_suites
+from extractors.landing import SnapshotResult, land_snapshot
+from extractors.registry import build_connector
+from stockdrift.clock import Clock, to_naive_utc
+from stockdrift.config import StockdriftConfig
+from stockdrift.queue import QueueChanges, apply_outcomes
+from stockdrift.warehouse import open_warehouse, write_config
+
+
+def extract_system(cfg: StockdriftConfig, system_id: str, cycle_at: datetime,
+                   clock: Clock) -> SnapshotResult:
+    """Land one snapshot of one system. Never raises for vendor failures: they are recorded."""
+    system = cfg.system(system_id)
+    with open_warehouse(cfg.warehouse_path) as con:
+        connector = build_connector(system)
+        try:
+            return land_snapshot(con, system, connector, cycle_at, clock)
+        finally:
+            close = getattr(connector, "close", None)
+            if callable(close):
+                close()
+
+
+def prepare_cycle(cfg: StockdriftConfig, cycle_at: datetime, cycle_id: str) -> None:
+    """Write the config as data and log the cycle start."""
+    with open_warehouse(cfg.warehouse_path) as con:
+        write_config(con, cfg)
+        con.execute(
+            "insert into ops.cycles values (?, ?, ?, null, 'running', null) "
+            "on conflict (cycle_id) do update set status = 'running'",
+            [cycle_id, to_naive_utc(cycle_at), to_naive_utc(cycle_at)],
+        )
+
+
+@dataclass
+class EvaluationResult:
+    outcomes: list[SuiteOutcome]
+    changes: QueueChanges
+    open_by_cause: dict[str, int] = field(default_factory=dict)
+
+    def check_summary(self) -> dict[str, dict[str, Any]]:
+        return {
+            o.suite: {"success": o.success, "evaluated": o.evaluated_rows, "failed": o.failed_rows}
+            for o in self.outcomes
+        }
+
+
+def evaluate(cfg: StockdriftConfig, cycle_at: datetime) -> EvaluationResult:
+    """Run the GX suites over the marts and fold their findings into the queue."""
+    with open_warehouse(cfg.warehouse_path) as con:
+        outcomes = run_suites(con)
+        changes = apply_outcomes(con, outcomes, cycle_at, cfg)
+        rows = con.execute(
+            "select cause, count(*) from ops.exceptions where status <> 'resolved' group by 1"
+        ).fetchall()
+    return EvaluationResult(outcomes, changes, {str(c): int(n) for c, n in rows})
+
+
+def finish_cycle(cfg: StockdriftConfig, cycle_id: str, finished_at: datetime,
+                 status: str = "succeeded", detail: str | None = None) -> None:
+    with open_warehouse(cfg.warehouse_path) as con:
+        con.execute(
+            "update ops.cycles set finished_at = ?, status = ?, detail = ? where cycle_id = ?",
+            [to_naive_utc(finished_at), status, detail, cycle_id],
+        )
+
+
+def warehouse_path(cfg: StockdriftConfig) -> Path:
+    return Path(cfg.warehouse_path).resolve()
