@@ -35,8 +35,9 @@ def render(msg: AlertMessage, mention: str | None = None) -> dict[str, Any]:
     blocks: list[Block] = [_header(msg), _overview(msg, mention)]
     if msg.items:
         blocks.append(_items(msg))
-    if msg.hidden_items:
-        blocks.append(_context([f"…and {msg.hidden_items} more not listed here; "
+    hidden = max(msg.total_items, len(msg.items)) - min(len(msg.items), MAX_FIELDS)
+    if hidden > 0:
+        blocks.append(_context([f"…and {hidden} more not listed here; "
                                 "the drift report has them all"]))
     if msg.suggested_check:
         blocks.append(_section(f"*Suggested check:* {mrkdwn(msg.suggested_check)}"))

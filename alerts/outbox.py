@@ -46,6 +46,7 @@ class ThreadRef:
     owner_id: str
     channel: str
     ts: str
+    message: AlertMessage | None = None  # the parent, so a resolve can edit it
 
 
 def enqueue(
@@ -152,11 +153,13 @@ def record_alerted(
 def thread_for(con: duckdb.DuckDBPyConnection, alert_id: str) -> ThreadRef | None:
     """Where a sent alert landed (channel + ts), or None if not sent to Slack yet."""
     row = con.execute(
-        "select owner_id, delivered_to, slack_ts from ops.alert_outbox "
+        "select owner_id, delivered_to, slack_ts, message from ops.alert_outbox "
         "where alert_id = ? and status = 'sent' and slack_ts is not null",
         [alert_id],
     ).fetchone()
-    return ThreadRef(alert_id, row[0], row[1], row[2]) if row else None
+    if row is None:
+        return None
+    return ThreadRef(alert_id, row[0], row[1], row[2], AlertMessage.from_json(row[3]))
 
 
 def _record_alerted(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web import SlackResponse
 
 from alerts.blockkit import render
@@ -92,7 +94,9 @@ class SlackSender:
         self._cfg = cfg
         self._token = token
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
-        backoff = BackoffRetryIntervalCalculator(backoff_factor=server_error_backoff)
+        backoff = BackoffRetryIntervalCalculator(
+            backoff_factor=server_error_backoff, jitter=_ProportionalJitter()
+        )
         retries = max_retries
         self._client = WebClient(
             token=token, base_url=self._base_url, timeout=int(max(timeout, 1)),
@@ -123,7 +127,23 @@ class SlackSender:
         self._wait_for_pace(kwargs["channel"])
         resp = self._call(msg, kwargs["channel"], lambda: self._client.chat_postMessage(**kwargs))
         log.info("alert %s sent to %s (ts %s)", msg.alert_id, resp["channel"], resp["ts"])
+        if msg.kind == "resolved" and "thread_ts" in kwargs and thread is not None:
+            self._mark_parent_resolved(msg, thread)
         return Delivery(str(resp["channel"]), str(resp["ts"]))
+
+    def _mark_parent_resolved(self, msg: AlertMessage, thread: ThreadRef) -> None:
+        """Edit the original alert so the channel shows it resolved without opening the thread."""
+        if thread.message is None:
+            return
+        parent = replace(thread.message, kind="resolved", title=f"Resolved: {thread.message.title}")
+        payload = render(parent)
+        try:
+            self._call(msg, thread.channel, lambda: self._client.chat_update(
+                channel=thread.channel, ts=thread.ts, text=payload["text"],
+                blocks=payload["blocks"],
+            ))
+        except DeliveryError as exc:  # the reply is out; a stale parent is cosmetic
+            log.warning("alert %s: could not edit the original message: %s", msg.alert_id, exc)
 
     def find_delivered(
         self, msg: AlertMessage, since: datetime, thread: ThreadRef | None = None
@@ -211,6 +231,12 @@ class SlackSender:
             if delay > 0:
                 time.sleep(delay)
         self._last_post[channel] = time.monotonic()
+
+
+class _ProportionalJitter(Jitter):
+    # slack-sdk's RandomJitter adds up to a full second; scale it with the backoff instead.
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random())
 
 
 class FileSender:

@@ -11,7 +11,7 @@ import gzip
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -70,9 +70,11 @@ def land_snapshot(
     started_at = clock.now()
     received: list[Exchange] = []
     row_count = 0
+    pages: Iterator[Page] | None = None
     con.execute("begin transaction")
     try:
-        for page in connector.pages():
+        pages = connector.pages()
+        for page in pages:
             received.append(page.exchange)
             _insert_rows(con, connector, snapshot_id, page)
             _insert_payload(con, snapshot_id, len(received), page.exchange, secrets)
@@ -87,6 +89,9 @@ def land_snapshot(
         con.execute("commit")
     except Exception as exc:  # any connector or insert failure fails this snapshot only
         con.execute("rollback")
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # a generator suspended by an insert error releases its HTTP client
         finished_at = clock.now()
         attempts = sum(e.attempts for e in received)
         if isinstance(exc, ExtractionError):

@@ -42,6 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "quantitycommitted", "quantityonorder", "averagecost",
 )
 REQUIRED: tuple[str, ...] = ("item", "location")
+KNOWN_KEYS = frozenset({*COLUMNS, "links"})
 
 
 class NetSuiteConnector:
@@ -136,6 +137,14 @@ class NetSuiteConnector:
             for key in REQUIRED:
                 if item.get(key) is None:
                     raise fail(f"required field '{key}' missing in row {i}", "schema")
+            # NULLs are omitted (§4.1), so a renamed column shows up only as a key our SELECT
+            # never asked for; SuiteQL returns exactly the selected aliases, lowercased.
+            unknown = sorted(set(item) - KNOWN_KEYS)
+            if unknown:
+                raise fail(
+                    f"unexpected field '{unknown[0]}' in row {i} (renamed column?); "
+                    f"expected only {', '.join(COLUMNS)}", "schema",
+                )
             # Values stay strings as NetSuite returns them; omitted columns are NULL (§4.1).
             rows.append({c: None if item.get(c) is None else str(item[c]) for c in COLUMNS})
         try:

@@ -75,8 +75,9 @@ class ShipBobConnector:
         client = self._client or make_client(self.system.base_url, self.system.timeout_seconds)
         headers = {"Authorization": f"Bearer {token}"}  # §3.1
         url: str | httpx.URL = PATH
-        params: dict[str, Any] = {"Page": 1, "Limit": self.limit, "IsActive": "true"}
+        params: dict[str, Any] | None = {"Page": 1, "Limit": self.limit, "IsActive": "true"}
         seen: set[str] = set()
+        items_seen = 0
         try:
             for n in range(1, MAX_PAGES + 1):
                 response = request_with_retries(
@@ -87,6 +88,8 @@ class ShipBobConnector:
                 data = parse_json(response, system_id=self.system_id, page=n,
                                   secrets=self._secrets)
                 rows = self._rows(response, data, n)
+                items_seen += len(data)
+                self._check_complete(response, len(data), items_seen, n)
                 yield Page(rows, Exchange.from_response(
                     response, attempts=attempts_of(response), secrets=self._secrets
                 ), str(n))
@@ -94,7 +97,8 @@ class ShipBobConnector:
                 if not link:
                     return  # §3.2: no next-page header = last page
                 # next-page is usually relative; resolve it against our configured host.
-                url, params = same_origin(self.system.base_url, link), {}
+                # params=None, not {}: httpx would replace the link's query with an empty one.
+                url, params = same_origin(self.system.base_url, link), None
                 if str(url) in seen:
                     raise self._fail(response, n, f"next-page repeats {link!r}")
                 seen.add(str(url))
@@ -103,6 +107,28 @@ class ShipBobConnector:
         finally:
             if self._client is None:
                 client.close()
+
+    def _check_complete(
+        self, response: httpx.Response, received: int, total_seen: int, page: int
+    ) -> None:
+        """A short page that still links a next page was cut off; `total-count` (commonly
+        cited, unverified, §3.2) catches a cut last page when the server sends it."""
+        try:
+            limit = int(response.request.url.params.get("Limit", str(self.limit)))
+        except ValueError:
+            limit = self.limit
+        if response.headers.get("next-page") and received < limit:
+            raise self._fail(
+                response, page,
+                f"truncated page: {received} items but Limit={limit} and next-page is set",
+            )
+        total = response.headers.get("total-count", "")
+        last_page = not response.headers.get("next-page")
+        if last_page and total.isdigit() and total_seen < int(total):
+            raise self._fail(
+                response, page,
+                f"truncated result: total-count {total} but {total_seen} items received",
+            )
 
     def _pace(self, response: httpx.Response) -> None:
         try:

@@ -65,14 +65,18 @@ class ShopifyConnector:
         self._sleep = sleep
         self.api_version = system.options.get("api_version", DEFAULT_API_VERSION)
         self.prefix = f"/admin/api/{self.api_version}"  # §1.1
+        self.limit = max(1, min(int(system.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
         self._max_updated: datetime | None = None
         self._secrets: tuple[str, ...] = ()
 
     def source_as_of(self) -> datetime | None:
-        """The newest level change seen (§8: timestamps carry the shop's UTC offset).
+        """None: the REST API answers with live levels, so the snapshot is as of the request
+        (landing uses its finish time). The newest `updated_at` (`newest_level_change`) is
+        only a lower bound: a quiet shop would look stale when it is not."""
+        return None
 
-        A lower bound for "as of": a quiet shop looks older than it is. None when no levels.
-        """
+    @property
+    def newest_level_change(self) -> datetime | None:
         return self._max_updated
 
     def pages(self) -> Iterator[Page]:
@@ -91,12 +95,13 @@ class ShopifyConnector:
             levels: list[dict[str, Any]] = []
             for start in range(0, len(locations), MAX_LOCATION_IDS):
                 ids = ",".join(str(i) for i in locations[start : start + MAX_LOCATION_IDS])
-                params = {"location_ids": ids, "limit": PAGE_LIMIT}
+                params = {"location_ids": ids, "limit": self.limit}
                 for n, (response, data) in enumerate(
                     self._get_all(client, headers, "inventory_levels.json", params), 1
                 ):
-                    for r in self._records(response, data, "inventory_levels", LEVEL_FIELDS, n):
-                        levels.append(self._level(response, r, n))
+                    records = self._records(response, data, "inventory_levels", LEVEL_FIELDS, n)
+                    self._check_full(response, len(records), n)
+                    levels.extend(self._level(response, r, n) for r in records)
                     yield self._page([], response, n)
 
             item_ids = list(dict.fromkeys(int(r["inventory_item_id"]) for r in levels))
@@ -114,6 +119,15 @@ class ShopifyConnector:
                         yield self._page([], last, n - 1)
                     last = response
                 assert last is not None
+                missing = [i for i in batch if i not in skus]
+                if missing:
+                    # A level exists only for an existing item: a missing item is a cut-off
+                    # response, not an item without a SKU.
+                    raise self._fail(
+                        last, f"items {start // MAX_ITEM_IDS + 1}",
+                        f"inventory_items lacks {len(missing)} of {len(batch)} requested ids "
+                        f"(first: {missing[0]}); response truncated?",
+                    )
                 wanted = set(batch)
                 rows = [
                     {**r, "sku": skus.get(r["inventory_item_id"])}
@@ -126,7 +140,8 @@ class ShopifyConnector:
                 client.close()
 
     def _get_all(
-        self, client: httpx.Client, headers: dict[str, str], resource: str, params: dict[str, Any]
+        self, client: httpx.Client, headers: dict[str, str], resource: str,
+        params: dict[str, Any] | None,
     ) -> Iterator[tuple[httpx.Response, Any]]:
         """GET a resource and every Link rel="next" page after it (§1.4)."""
         url: str | httpx.URL = f"{self.prefix}/{resource}"
@@ -144,12 +159,27 @@ class ShopifyConnector:
             link = response.links.get("next", {}).get("url")
             if not link:
                 return  # §1.4: no Link header (or no rel=next) means this was the last page
-            # page_info must be used exactly as given and carry no other filters (§1.4).
-            url, params = same_origin(self.system.base_url, link), {}
+            # page_info must be used exactly as given and carry no other filters (§1.4);
+            # params=None, not {}: httpx would replace the link's query with an empty one.
+            url, params = same_origin(self.system.base_url, link), None
             if str(url) in seen:
                 raise self._fail(response, n, f"Link rel=next repeats {url.raw_path!r}")
             seen.add(str(url))
         raise ExtractionError(self.system_id, "malformed", detail=f"over {MAX_PAGES} pages")
+
+    def _check_full(self, response: httpx.Response, received: int, page: int) -> None:
+        """Cursor pages before the last are full (§1.4); a short one with a next link was cut."""
+        if "next" not in response.links:
+            return
+        try:
+            limit = int(response.request.url.params.get("limit", PAGE_LIMIT))
+        except ValueError:
+            return
+        if received < limit:
+            raise self._fail(
+                response, page, f"truncated page: {received} rows but limit={limit} and a "
+                "next page is linked",
+            )
 
     def _pace(self, response: httpx.Response) -> None:
         """Leaky bucket (§1.5): near full, wait for it to drain so busy periods slow us."""

@@ -74,9 +74,8 @@ def sku_map_rows() -> list[dict[str, str]]:
     for s in SKUS:
         rows.append({"system_id": "erp", "external_sku": s.sku, "canonical_sku": s.sku})
         rows.append({"system_id": "shopify", "external_sku": s.sku, "canonical_sku": s.sku})
-        rows.append(
-            {"system_id": "shipbob", "external_sku": str(s.shipbob_inventory_id), "canonical_sku": s.sku}
-        )
+        rows.append({"system_id": "shipbob", "external_sku": str(s.shipbob_inventory_id),
+                     "canonical_sku": s.sku})
     return rows
 
 
@@ -104,7 +103,8 @@ def render_csv(rows: list[dict[str, str]]) -> str:
 
 
 def seed_files() -> dict[str, str]:
-    return {"sku_map.csv": render_csv(sku_map_rows()), "location_map.csv": render_csv(location_map_rows())}
+    return {"sku_map.csv": render_csv(sku_map_rows()),
+            "location_map.csv": render_csv(location_map_rows())}
 
 
 def main() -> int:

@@ -167,6 +167,9 @@ class VendorApp:
 def make_handler(app: VendorApp) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"    # keep-alive, like the real APIs
+        # Headers and body leave in one segment; otherwise Nagle + delayed ACK add ~40 ms.
+        disable_nagle_algorithm = True
+        wbufsize = -1
 
         def _run(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

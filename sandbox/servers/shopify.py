@@ -17,17 +17,15 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from stockdrift.clock import parse_utc
-
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
 from sandbox.servers import rename_field as _rename
+from stockdrift.clock import parse_utc
 
 SHOP_TZ = ZoneInfo("America/New_York")   # 1.3 / 8: REST timestamps carry the shop's offset
 _PATH = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/(?P<resource>[a-z_]+)\.json$")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 250       # 1.2 / 1.4: limit default 50, maximum 250
 MAX_FILTER_IDS = 50                      # 1.2: location_ids / inventory_item_ids max 50
 MAX_ITEM_IDS = 250                       # inventory_items ids: the ARCHITECTURE contract's cap
-_LEVEL_PARAMS = {"location_ids", "inventory_item_ids", "updated_at_min", "limit"}
 
 # 1.6: error bodies [COMMUNITY fixtures]; 1.5: 429 body [COMMUNITY]
 ERR_401 = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -183,17 +181,18 @@ class ShopifyApp(VendorApp):
                 return errors(400, {extra[0]: f"{extra[0]} cannot be passed when page_info is "
                                               "present. See https://shopify.dev/api/usage/"
                                               "pagination-rest for more information."})
-            state = _decode_cursor(cursor_text)
-            if state is None:
+            decoded = _decode_cursor(cursor_text)
+            if decoded is None:
                 return errors(400, {"page_info": "Invalid value."})
+            state = decoded
         else:
-            unknown = sorted(set(req.query) - _LEVEL_PARAMS)
-            if "page" in unknown:   # 1.2: sending `page` returns an error since 2019-10
+            if "page" in req.query:   # 1.2: sending `page` returns an error since 2019-10
                 return errors(400, {"page": "page cannot be passed. See https://shopify.dev/"
                                             "api/usage/pagination-rest for more information."})
-            state = self._first_state(req)
-            if isinstance(state, Response):
-                return state
+            first = self._first_state(req)
+            if isinstance(first, Response):
+                return first
+            state = first
         rows = self._filtered_levels(state)
         offset = int(state["offset"])
         page = rows[offset: offset + limit]
@@ -242,8 +241,7 @@ class ShopifyApp(VendorApp):
     def _link(self, req: Request, state: dict[str, Any], limit: int, offset: int,
               total: int) -> str | None:
         """1.4: `<url>; rel="next", <url>; rel="previous"` only when there are such pages."""
-        match = _PATH.match(req.path)
-        base = f"http://{req.host}{match.string if match else req.path}"
+        base = f"http://{req.host}{req.path}"
         parts = []
         if offset > 0:
             prev_cursor = _encode_cursor({**state, "offset": max(0, offset - limit)})

@@ -122,7 +122,6 @@ class ShopifyData:
     locations: list[int] = field(default_factory=lambda: [655441491, 487838322])
     items: dict[int, str | None] = field(default_factory=lambda: {
         49148385: "SD-1001", 808950810: "SD-1002", 457924702: "SD-1003"})
-    page_size: int = 4
     call_limit: str = "1/40"
 
     def levels(self) -> list[dict[str, Any]]:
@@ -150,6 +149,7 @@ def shopify_handler(data: ShopifyData, token: str = SHOPIFY_TOKEN) -> Handler:
                 {"id": loc, "name": f"Loc {loc}", "active": True, "legacy": False}
                 for loc in data.locations]}, headers)
         if path == f"{SHOP_PREFIX}/inventory_levels.json":
+            limit = int(params.get("limit", "50"))  # §1.4: default 50, max 250
             if "page_info" in params:
                 assert set(params) <= {"page_info", "limit"}, "§1.4: no filters with page_info"
                 start = int(params["page_info"].removeprefix("cursor"))
@@ -159,10 +159,10 @@ def shopify_handler(data: ShopifyData, token: str = SHOPIFY_TOKEN) -> Handler:
                 start = 0
                 loc_ids = {int(x) for x in params["location_ids"].split(",")}
             levels = [lv for lv in data.levels() if lv["location_id"] in loc_ids]
-            chunk = levels[start : start + data.page_size]
-            if start + data.page_size < len(levels):
-                nxt = (f"{SHOP_BASE}{SHOP_PREFIX}/inventory_levels.json?limit=250"
-                       f"&page_info=cursor{start + data.page_size}")
+            chunk = levels[start : start + limit]
+            if start + limit < len(levels):
+                nxt = (f"{SHOP_BASE}{SHOP_PREFIX}/inventory_levels.json?limit={limit}"
+                       f"&page_info=cursor{start + limit}")
                 headers["Link"] = f'<{nxt}>; rel="next"'
             return js(200, {"inventory_levels": chunk}, headers)
         if path == f"{SHOP_PREFIX}/inventory_items.json":

@@ -35,7 +35,8 @@ def test_parse_vendor_errors_from_each_vendor() -> None:
     assert parse_vendor_error(b'{"errors":{"ids":["is invalid"]}}') == (None, "ids: is invalid")
     sb = b'{"statusCode":429,"message":"Rate limit is exceeded. Try again in 25 seconds."}'
     assert parse_vendor_error(sb)[1] == "Rate limit is exceeded. Try again in 25 seconds."
-    assert parse_vendor_error(b"<html>  Bad\n gateway </html>") == (None, "<html> Bad gateway </html>")
+    html = b"<html>  Bad\n gateway </html>"
+    assert parse_vendor_error(html) == (None, "<html> Bad gateway </html>")
 
 
 def test_401_not_retried_message_is_actionable(sleeps: Sleeps) -> None:

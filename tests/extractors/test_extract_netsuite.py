@@ -4,7 +4,16 @@ import json
 
 import httpx
 import pytest
-from extract_vendors import NETSUITE_TOKEN, NS_BASE, Script, Sleeps, js, make_system, netsuite_handler, ns_rows
+from extract_vendors import (
+    NETSUITE_TOKEN,
+    NS_BASE,
+    Script,
+    Sleeps,
+    js,
+    make_system,
+    netsuite_handler,
+    ns_rows,
+)
 
 from extractors.base import Page
 from extractors.errors import ExtractionError
@@ -110,3 +119,10 @@ def test_truncated_page_is_not_an_empty_one(sleeps: Sleeps) -> None:
 def test_missing_has_more(sleeps: Sleeps) -> None:
     err = failure(Script(lambda r: js(200, {"items": [], "count": 0})), sleeps)
     assert err.kind == "schema" and "'hasMore'" in str(err)
+
+
+def test_renamed_optional_column_is_a_schema_error(sleeps: Sleeps) -> None:
+    rows = ns_rows(3)
+    rows[0]["qtyonhand"] = rows[0].pop("quantityonhand")
+    err = failure(Script(netsuite_handler(rows)), sleeps)
+    assert err.kind == "schema" and "unexpected field 'qtyonhand' in row 0" in str(err)

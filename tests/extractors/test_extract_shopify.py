@@ -23,7 +23,8 @@ from extractors.shopify import ShopifyConnector
 
 
 def connector(script: Script, sleeps: Sleeps) -> ShopifyConnector:
-    return ShopifyConnector(make_system("shopify"), script.client(SHOP_BASE), sleep=sleeps)
+    system = make_system("shopify", page_size="4")
+    return ShopifyConnector(system, script.client(SHOP_BASE), sleep=sleeps)
 
 
 def run(script: Script, sleeps: Sleeps) -> list[Page]:
@@ -44,9 +45,9 @@ def test_locations_levels_with_link_paging_then_skus(sleeps: Sleeps) -> None:
     paths = [(r.url.path.rsplit("/", 1)[1], dict(r.url.params)) for r in script.requests]
     assert paths[0] == ("locations.json", {})
     assert paths[1] == ("inventory_levels.json",
-                        {"location_ids": "655441491,487838322", "limit": "250"})
+                        {"location_ids": "655441491,487838322", "limit": "4"})
     # Link rel=next followed exactly as given (no other filters with page_info, §1.4)
-    assert paths[2] == ("inventory_levels.json", {"limit": "250", "page_info": "cursor4"})
+    assert paths[2] == ("inventory_levels.json", {"limit": "4", "page_info": "cursor4"})
     assert paths[3][0] == "inventory_items.json"
     assert paths[3][1]["ids"] == "49148385,808950810,457924702"
     assert all(r.headers["x-shopify-access-token"] == SHOPIFY_TOKEN for r in script.requests)
@@ -57,21 +58,25 @@ def test_locations_levels_with_link_paging_then_skus(sleeps: Sleeps) -> None:
     assert {(r["inventory_item_id"], r["location_id"], r["sku"]) for r in rows} >= {
         (49148385, 655441491, "SD-1001"), (457924702, 487838322, "SD-1003")}
     assert rows[0]["updated_at"] == "2024-04-02T08:50:04-05:00"  # as returned
-    assert conn.source_as_of() == datetime(2024, 4, 2, 13, 52, 4, tzinfo=UTC)
+    assert conn.source_as_of() is None  # live levels: as of the request
+    assert conn.newest_level_change == datetime(2024, 4, 2, 13, 52, 4, tzinfo=UTC)
     assert not any(SHOPIFY_TOKEN in repr(p.exchange) for p in pages)
 
 
 def test_many_locations_are_batched_by_50(sleeps: Sleeps) -> None:
-    data = ShopifyData(locations=list(range(1, 121)), items={7: "A"}, page_size=500)
+    data = ShopifyData(locations=list(range(1, 121)), items={7: "A"})
     script = Script(shopify_handler(data))
-    rows = [r for p in run(script, sleeps) for r in p.rows]
+    conn = ShopifyConnector(make_system("shopify"), script.client(SHOP_BASE), sleep=sleeps)
+    rows = [r for p in conn.pages() for r in p.rows]
     batches = [r.url.params["location_ids"].count(",") + 1 for r in script.requests
                if "inventory_levels" in r.url.path]
     assert batches == [50, 50, 20] and len(rows) == 120
 
 
-def test_item_without_sku_or_deleted_item(sleeps: Sleeps) -> None:
+def test_item_without_sku_kept_missing_item_fails(sleeps: Sleeps) -> None:
     data = ShopifyData(items={1: None, 2: "B"})
+    rows = [r for p in run(Script(shopify_handler(data)), sleeps) for r in p.rows]
+    assert {r["sku"] for r in rows} == {None, "B"}
     handler = shopify_handler(data)
 
     def drop_item_2(request: httpx.Request) -> httpx.Response:
@@ -79,8 +84,23 @@ def test_item_without_sku_or_deleted_item(sleeps: Sleeps) -> None:
             return js(200, {"inventory_items": [{"id": 1, "sku": None}]})
         return handler(request)
 
-    rows = [r for p in run(Script(drop_item_2), sleeps) for r in p.rows]
-    assert {r["sku"] for r in rows} == {None}
+    err = failure(Script(drop_item_2), sleeps)
+    assert "inventory_items lacks 1 of 2 requested ids (first: 2)" in str(err)
+
+
+def test_short_page_with_next_link_is_truncated(sleeps: Sleeps) -> None:
+    handler = shopify_handler(ShopifyData())
+
+    def short(request: httpx.Request) -> httpx.Response:
+        response = handler(request)
+        if "Link" in response.headers:
+            body = response.json()
+            body["inventory_levels"] = body["inventory_levels"][:1]
+            return js(200, body, dict(response.headers))
+        return response
+
+    err = failure(Script(short), sleeps)
+    assert "truncated page: 1 rows but limit=4" in str(err)
 
 
 def test_no_levels_is_an_empty_snapshot(sleeps: Sleeps) -> None:
@@ -122,7 +142,7 @@ def test_500_forever_on_page_2(sleeps: Sleeps) -> None:
                     failures_for={"page_info": [js(500, {"errors": "Internal"})] * 5})
     err = failure(script, sleeps)
     assert err.attempts == 5 and err.page == 2
-    assert "inventory_levels.json?limit=250&page_info=cursor4 (page 2): Internal" in str(err)
+    assert "inventory_levels.json?limit=4&page_info=cursor4 (page 2): Internal" in str(err)
 
 
 def test_timeout(sleeps: Sleeps) -> None:

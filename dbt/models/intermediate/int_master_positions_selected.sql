@@ -26,8 +26,8 @@ aggregated as (
         system_id as master_system_id,
         snapshot_id as master_snapshot_id,
         observed_at as master_observed_at,
-        sum(on_hand) as master_on_hand,
-        sum(available) as master_available,
+        cast(sum(on_hand) as {{ dbt.type_bigint() }}) as master_on_hand,
+        cast(sum(available) as {{ dbt.type_bigint() }}) as master_available,
         max(unit_cost) as unit_cost,
         count(*) as source_records
 

@@ -61,7 +61,7 @@ keyed as (
         min(external_sku) as external_sku,
         min(external_location) as external_location,
         count(*) as source_records,
-        sum(observed_qty) as observed_qty
+        cast(sum(observed_qty) as {{ dbt.type_bigint() }}) as observed_qty
 
     from new_positions
     group by

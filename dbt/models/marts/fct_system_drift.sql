@@ -22,14 +22,13 @@ per_location as (
         system_id,
         canonical_location,
         count(*) as keys_observed,
-        sum(
+        count(
             case
                 when base_suppression_reason is null and within_tolerance is not null then 1
-                else 0
             end
         ) as keys_compared,
-        sum(
-            case when base_suppression_reason is null and is_settled then 1 else 0 end
+        count(
+            case when base_suppression_reason is null and is_settled then 1 end
         ) as keys_settled_drift,
         min(
             case when base_suppression_reason is null and is_settled then drift_since end

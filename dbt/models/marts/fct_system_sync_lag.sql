@@ -21,10 +21,10 @@ per_system as (
         {{ percentile_cont('lag_minutes', 0.5) }} as p50_minutes,
         {{ percentile_cont('lag_minutes', 0.95) }} as p95_minutes,
         max(lag_minutes) as max_minutes,
-        sum(case when synced_at is not null then 1 else 0 end) as changes,
-        sum(case when is_open then 1 else 0 end) as open_changes,
-        sum(case when is_superseded then 1 else 0 end) as superseded_changes,
-        sum(case when is_breach then 1 else 0 end) as breaches
+        count(case when synced_at is not null then 1 end) as changes,
+        count(case when is_open then 1 end) as open_changes,
+        count(case when is_superseded then 1 end) as superseded_changes,
+        count(case when is_breach then 1 end) as breaches
 
     from sync_lag
     group by system_id

@@ -47,7 +47,7 @@ current_skus as (
         'sku' as kind,
         external_sku,
         cast(null as {{ dbt.type_string() }}) as external_location,
-        sum(observed_qty) as observed_qty,
+        cast(sum(observed_qty) as {{ dbt.type_bigint() }}) as observed_qty,
         count(*) as source_records,
         max(snapshot_id) as snapshot_id
 
@@ -66,7 +66,7 @@ current_locations as (
         'location' as kind,
         cast(null as {{ dbt.type_string() }}) as external_sku,
         external_location,
-        sum(observed_qty) as observed_qty,
+        cast(sum(observed_qty) as {{ dbt.type_bigint() }}) as observed_qty,
         count(*) as source_records,
         max(snapshot_id) as snapshot_id
 

@@ -1,0 +1,127 @@
+"""Run the sandbox vendor APIs on loopback: one ThreadingHTTPServer per system.
+
+    with SandboxServers(world, clock) as servers:
+        servers.base_urls["shopify"]   # http://127.0.0.1:<port>
+
+Standalone (`make dev`): `python -m sandbox.serve --ports 18701,18702,18703 --speed 60`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+
+from sandbox.scenario import Scenario
+from sandbox.servers import SANDBOX_TOKENS, FaultMode, VendorApp, make_handler
+from sandbox.servers.netsuite import NetSuiteApp
+from sandbox.servers.shipbob import ShipBobApp
+from sandbox.servers.shopify import ShopifyApp
+from sandbox.world import World
+from stockdrift.clock import Clock, OffsetClock, parse_utc
+
+__all__ = ["SANDBOX_TOKENS", "FaultMode", "SandboxServers"]
+
+SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp,
+                                       "shipbob": ShipBobApp}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class SandboxServers:
+    """Context manager serving every vendor API over one world; port 0 = a free port."""
+
+    def __init__(self, world: World, clock: Clock, tokens: dict[str, str] = SANDBOX_TOKENS,
+                 ports: dict[str, int] | None = None, host: str = "127.0.0.1") -> None:
+        tokens = {**SANDBOX_TOKENS, **tokens}
+        self.world, self.clock, self.host = world, clock, host
+        self.apps: dict[str, VendorApp] = {
+            system_id: cls(world, clock, tokens[system_id]) for system_id, cls in SYSTEMS.items()
+        }
+        self._ports = {system_id: (ports or {}).get(system_id, 0) for system_id in SYSTEMS}
+        self._servers: dict[str, _Server] = {}
+        self._threads: list[threading.Thread] = []
+        self.base_urls: dict[str, str] = {}
+
+    def start(self) -> SandboxServers:
+        for system_id, app in self.apps.items():
+            server = _Server((self.host, self._ports[system_id]), make_handler(app))
+            self._servers[system_id] = server
+            self.base_urls[system_id] = f"http://{self.host}:{server.server_address[1]}"
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"sandbox-{system_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        stoppers = [threading.Thread(target=s.shutdown) for s in self._servers.values()]
+        for stopper in stoppers:       # in parallel: each waits up to one poll interval
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=5)
+        for server in self._servers.values():
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+
+    def __enter__(self) -> SandboxServers:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def set_fault(self, system_id: str, fault: FaultMode | None) -> None:
+        self.apps[system_id].set_fault(fault)
+
+    @property
+    def requests_served(self) -> dict[str, int]:
+        return {system_id: app.requests_served for system_id, app in self.apps.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the sandbox vendor APIs on loopback.")
+    parser.add_argument("--ports", default="18701,18702,18703",
+                        help="erp,shopify,shipbob ports (0 = any free port)")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="simulated seconds per wall second")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--start", default=None,
+                        help="simulated start (ISO-8601, UTC); default: now, whole minute")
+    parser.add_argument("--clean", action="store_true", help="no injected faults")
+    args = parser.parse_args(argv)
+    ports = [int(p) for p in args.ports.split(",")]
+    if len(ports) != len(SYSTEMS):
+        parser.error(f"--ports needs {len(SYSTEMS)} comma-separated ports")
+    start = (parse_utc(args.start) if args.start
+             else datetime.now(UTC).replace(second=0, microsecond=0))
+    world = World(args.seed, start, Scenario.clean() if args.clean else None)
+    clock = OffsetClock(start, speed=args.speed)
+    servers = SandboxServers(world, clock, ports=dict(zip(SYSTEMS, ports, strict=True)))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with servers:
+        for system_id, url in servers.base_urls.items():
+            print(f"{system_id:8} {url}  token={SANDBOX_TOKENS[system_id]}", flush=True)
+        print(f"simulated start {start.isoformat()} speed x{args.speed:g}; Ctrl-C stops",
+              flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

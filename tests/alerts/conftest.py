@@ -1,0 +1,3 @@
+from alert_fixtures import cfg, con, row
+
+__all__ = ["cfg", "con", "row"]
