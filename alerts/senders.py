@@ -292,6 +292,12 @@ def _alert_id_of(message: dict[str, Any]) -> str | None:
     return str(alert_id) if alert_id else None
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _panel(msg: AlertMessage) -> Panel:
     # Text objects, not markup strings: a SKU named "[bold]" must print as itself.
     lines: list[Any] = [
@@ -304,7 +310,7 @@ def _panel(msg: AlertMessage) -> Panel:
     if msg.items:
         table = Table("SKU", "Location", "System", "Observed", "Expected", "Variance", box=None)
         for item in msg.items:
-            table.add_row(*(Text(str(v if v is not None else "?")) for v in (
+            table.add_row(*(Text(_cell(v)) for v in (
                 item.canonical_sku, item.canonical_location, item.system_id,
                 item.observed, item.expected, item.variance,
             )))

@@ -26,7 +26,13 @@ def _duration(text: str) -> timedelta:
     if not match:
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30m, 4h or 2d")
     n, unit = int(match.group(1)), match.group(2)
-    return timedelta(minutes=n) if unit == "m" else timedelta(hours=n) if unit == "h" else timedelta(days=n)
+    return (
+        timedelta(minutes=n)
+        if unit == "m"
+        else timedelta(hours=n)
+        if unit == "h"
+        else timedelta(days=n)
+    )
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -45,17 +51,23 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     for entry in outcome.found + outcome.missed:
         where = entry["sku"] or entry["location"] or "—"
         ok = entry in outcome.found
-        table.add_row(entry["cause"], entry["system"], str(where),
-                      "[green]yes[/]" if ok else f"[red]no[/] {entry.get('raised_instead', '')}",
-                      f"{entry.get('owner', '—')} (expected {entry['expected_owner']})")
+        table.add_row(
+            entry["cause"],
+            entry["system"],
+            str(where),
+            "[green]yes[/]" if ok else f"[red]no[/] {entry.get('raised_instead', '')}",
+            f"{entry.get('owner', '—')} (expected {entry['expected_owner']})",
+        )
     console.print(table)
     console.print(f"false alarms: {len(outcome.false_alarms)}")
     for alarm in outcome.false_alarms[:10]:
         console.print(f"  [red]{alarm['cause']}[/] {alarm['title']}")
     out = Path(args.out)
-    console.print(f"\n{result.cycles} cycles in {result.seconds:.0f}s "
-                  f"({result.failed_runs} failed runs). Outputs: {out / 'stockdrift.duckdb'}, "
-                  f"{out / 'alerts.jsonl'}, {out / 'report.html'}")
+    console.print(
+        f"\n{result.cycles} cycles in {result.seconds:.0f}s "
+        f"({result.failed_runs} failed runs). Outputs: {out / 'stockdrift.duckdb'}, "
+        f"{out / 'alerts.jsonl'}, {out / 'report.html'}"
+    )
     return 0 if result.failed_runs == 0 and outcome.perfect else 1
 
 
@@ -69,12 +81,19 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     home = Path(os.environ.get("DAGSTER_HOME", Path(cfg.out_dir) / "dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    cycle_at = parse_utc(args.cycle_at) if args.cycle_at else datetime.now(UTC).replace(microsecond=0)
+    cycle_at = (
+        parse_utc(args.cycle_at) if args.cycle_at else datetime.now(UTC).replace(microsecond=0)
+    )
     job = build_definitions(args.config).resolve_job_def("monitor_cycle")
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(),
-                                    tags={CYCLE_TAG: cycle_at.isoformat()}, raise_on_error=False)
-    console.print(f"cycle {cycle_at.isoformat()}: {'ok' if result.success else 'FAILED'} "
-                  f"(run {result.run_id})")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        tags={CYCLE_TAG: cycle_at.isoformat()},
+        raise_on_error=False,
+    )
+    console.print(
+        f"cycle {cycle_at.isoformat()}: {'ok' if result.success else 'FAILED'} "
+        f"(run {result.run_id})"
+    )
     return 0 if result.success else 1
 
 
@@ -84,35 +103,49 @@ def cmd_exceptions(args: argparse.Namespace, console: Console) -> int:
     cfg = load_config(args.config)
     with open_warehouse(cfg.warehouse_path) as con:
         if args.action == "list":
-            rows = queue.list_exceptions(con, status=args.status, owner=args.owner,
-                                         system=args.system, cause=args.cause)
+            rows = queue.list_exceptions(
+                con, status=args.status, owner=args.owner, system=args.system, cause=args.cause
+            )
             table = Table(title=f"Exceptions ({args.status})")
             for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "title"):
                 table.add_column(col)
             for r in rows:
-                table.add_row(r["fingerprint"][:10], r["status"], r["severity"], r["cause"],
-                              r["system_id"] or "—", r["owner_id"], r["title"])
+                table.add_row(
+                    r["fingerprint"][:10],
+                    r["status"],
+                    r["severity"],
+                    r["cause"],
+                    r["system_id"] or "—",
+                    r["owner_id"],
+                    r["title"],
+                )
             console.print(table)
             return 0
         if args.action == "show":
-            rows = [r for r in queue.list_exceptions(con, status="all")
-                    if r["fingerprint"].startswith(args.fingerprint)]
+            rows = [
+                r
+                for r in queue.list_exceptions(con, status="all")
+                if r["fingerprint"].startswith(args.fingerprint)
+            ]
             if len(rows) != 1:
                 console.print(f"[red]{len(rows)} exceptions match {args.fingerprint!r}[/]")
                 return 1
             row = rows[0]
             console.print_json(json.dumps(row, default=str))
-            events = con.execute("select occurred_at, from_status, to_status, actor, reason from "
-                                 "ops.exception_events where fingerprint = ? order by occurred_at",
-                                 [row["fingerprint"]]).fetchall()
+            events = con.execute(
+                "select occurred_at, from_status, to_status, actor, reason from "
+                "ops.exception_events where fingerprint = ? order by occurred_at",
+                [row["fingerprint"]],
+            ).fetchall()
             for at, old, new, actor, reason in events:
                 console.print(f"{at:%Y-%m-%d %H:%M}  {old or '—'} -> {new}  by {actor}: {reason}")
             return 0
         now = datetime.now(UTC)
         status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
         until = now + args.for_ if args.action == "snooze" else None
-        full = queue.transition(con, args.fingerprint, status, args.actor, args.reason, now, cfg,
-                                snoozed_until=until)
+        full = queue.transition(
+            con, args.fingerprint, status, args.actor, args.reason, now, cfg, snoozed_until=until
+        )
         console.print(f"{full}: {status} by {args.actor}")
     return 0
 
@@ -132,17 +165,33 @@ def cmd_dev(args: argparse.Namespace, console: Console) -> int:
     from sandbox.serve import SANDBOX_TOKENS
 
     env = dict(os.environ)
-    env.update({"NETSUITE_TOKEN": SANDBOX_TOKENS["erp"], "SHOPIFY_ACCESS_TOKEN":
-                SANDBOX_TOKENS["shopify"], "SHIPBOB_TOKEN": SANDBOX_TOKENS["shipbob"],
-                "STOCKDRIFT_CONFIG": args.config})
+    env.update(
+        {
+            "NETSUITE_TOKEN": SANDBOX_TOKENS["erp"],
+            "SHOPIFY_ACCESS_TOKEN": SANDBOX_TOKENS["shopify"],
+            "SHIPBOB_TOKEN": SANDBOX_TOKENS["shipbob"],
+            "STOCKDRIFT_CONFIG": args.config,
+        }
+    )
     home = Path(env.get("DAGSTER_HOME", "out/dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     env["DAGSTER_HOME"] = str(home)
-    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox.serve", "--ports",
-                                "18701,18702,18703", "--speed", "1"], env=env)
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.serve", "--ports", "18701,18702,18703", "--speed", "1"],
+        env=env,
+    )
     try:
-        return subprocess.call([str(Path(sys.executable).parent / "dagster"), "dev", "-m",
-                                "dagster_project.definitions", "-p", str(args.port)], env=env)
+        return subprocess.call(
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-m",
+                "dagster_project.definitions",
+                "-p",
+                str(args.port),
+            ],
+            env=env,
+        )
     finally:
         sandbox.terminate()
 
@@ -161,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     exc.add_argument("--config", default=DEFAULT_CONFIG)
     acts = exc.add_subparsers(dest="action", required=True)
     lst = acts.add_parser("list")
-    lst.add_argument("--status", default="active",
-                     help="open|acknowledged|snoozed|resolved|active|all")
+    lst.add_argument(
+        "--status", default="active", help="open|acknowledged|snoozed|resolved|active|all"
+    )
     for flag in ("--owner", "--system", "--cause"):
         lst.add_argument(flag)
     acts.add_parser("show").add_argument("fingerprint")
@@ -185,8 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     console = Console()
     args = build_parser().parse_args(argv)
-    handlers = {"demo": cmd_demo, "run": cmd_run, "exceptions": cmd_exceptions,
-                "report": cmd_report, "dev": cmd_dev}
+    handlers = {
+        "demo": cmd_demo,
+        "run": cmd_run,
+        "exceptions": cmd_exceptions,
+        "report": cmd_report,
+        "dev": cmd_dev,
+    }
     try:
         return handlers[args.command](args, console)
     except ConfigError as exc:

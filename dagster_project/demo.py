@@ -63,9 +63,15 @@ def reset_outputs(out_dir: Path) -> None:
     shutil.rmtree(out_dir / "demo", ignore_errors=True)
 
 
-def run_demo(*, cycles: int = 12, seed: int = 7, out_dir: Path = Path("out"),
-             example: Path = Path("stockdrift.example.yml"), console: Console | None = None,
-             fresh: bool = True) -> DemoResult:
+def run_demo(
+    *,
+    cycles: int = 12,
+    seed: int = 7,
+    out_dir: Path = Path("out"),
+    example: Path = Path("stockdrift.example.yml"),
+    console: Console | None = None,
+    fresh: bool = True,
+) -> DemoResult:
     from dagster_project.definitions import build_definitions
 
     console = console or Console()
@@ -95,7 +101,15 @@ def run_demo(*, cycles: int = 12, seed: int = 7, out_dir: Path = Path("out"),
             )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
-            console.print(f"cycle {i:>2}/{cycles}  {cycle_at:%H:%M} UTC  {state}  "
-                          f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}")
-    return DemoResult(config_path, out_dir / "stockdrift.duckdb", cycles, failed,
-                      time.perf_counter() - started, world)
+            console.print(
+                f"cycle {i:>2}/{cycles}  {cycle_at:%H:%M} UTC  {state}  "
+                f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}"
+            )
+    return DemoResult(
+        config_path,
+        out_dir / "stockdrift.duckdb",
+        cycles,
+        failed,
+        time.perf_counter() - started,
+        world,
+    )

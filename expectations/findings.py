@@ -24,7 +24,11 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         return fingerprint(
-            self.cause, self.system_id, self.canonical_sku, self.canonical_location, self.external_id
+            self.cause,
+            self.system_id,
+            self.canonical_sku,
+            self.canonical_location,
+            self.external_id,
         )
 
 

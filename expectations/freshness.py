@@ -20,7 +20,9 @@ from marts.fct_system_freshness where last_status = 'succeeded'
 
 
 def _extraction_expectations() -> list[Any]:
-    return [gx.expectations.ExpectColumnValuesToBeInSet(column="last_status", value_set=["succeeded"])]
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="last_status", value_set=["succeeded"])
+    ]
 
 
 def _freshness_expectations() -> list[Any]:
@@ -92,7 +94,19 @@ def _scope_freshness(_: duckdb.DuckDBPyConnection) -> Scope:
     return Scope(causes=frozenset({"stale_system"}))
 
 
-EXTRACTION = Suite("extraction", "fct_system_freshness", SQL_EXTRACTION,
-                   _extraction_expectations, extraction_finding, _scope_extraction)
-FRESHNESS = Suite("freshness", "fct_system_freshness", SQL_FRESHNESS,
-                  _freshness_expectations, stale_finding, _scope_freshness)
+EXTRACTION = Suite(
+    "extraction",
+    "fct_system_freshness",
+    SQL_EXTRACTION,
+    _extraction_expectations,
+    extraction_finding,
+    _scope_extraction,
+)
+FRESHNESS = Suite(
+    "freshness",
+    "fct_system_freshness",
+    SQL_FRESHNESS,
+    _freshness_expectations,
+    stale_finding,
+    _scope_freshness,
+)

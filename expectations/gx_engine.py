@@ -43,7 +43,9 @@ def _context() -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def validate(suite_name: str, frame: pd.DataFrame, expectations: list[Any]) -> list[ExpectationOutcome]:
+def validate(
+    suite_name: str, frame: pd.DataFrame, expectations: list[Any]
+) -> list[ExpectationOutcome]:
     """Run `expectations` over `frame`; return each one's outcome with failing row ids."""
     import great_expectations as gx
 

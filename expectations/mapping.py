@@ -39,9 +39,12 @@ def to_finding(row: dict[str, Any]) -> Finding:
         ),
         suggested_check=f"Add the {kind} to {seed} (or retire it in {row['system_id']}).",
         evidence={
-            "system": row["system_id"], "external_sku": row["external_sku"],
-            "external_location": row["external_location"], "observed_qty": qty,
-            "first_seen_at": iso(row["first_seen_at"]), "snapshot_id": row["snapshot_id"],
+            "system": row["system_id"],
+            "external_sku": row["external_sku"],
+            "external_location": row["external_location"],
+            "observed_qty": qty,
+            "first_seen_at": iso(row["first_seen_at"]),
+            "snapshot_id": row["snapshot_id"],
         },
     )
 
@@ -57,5 +60,6 @@ def _scope(con: duckdb.DuckDBPyConnection) -> Scope:
     )
 
 
-SUITE = Suite("mapping", "fct_unmapped_keys", SQL, _expectations, to_finding, _scope,
-              table_level=True)
+SUITE = Suite(
+    "mapping", "fct_unmapped_keys", SQL, _expectations, to_finding, _scope, table_level=True
+)

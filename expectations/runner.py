@@ -17,5 +17,7 @@ SUITES: tuple[Suite, ...] = (
 )
 
 
-def run_suites(con: duckdb.DuckDBPyConnection, suites: tuple[Suite, ...] = SUITES) -> list[SuiteOutcome]:
+def run_suites(
+    con: duckdb.DuckDBPyConnection, suites: tuple[Suite, ...] = SUITES
+) -> list[SuiteOutcome]:
     return [suite.run(con) for suite in suites]

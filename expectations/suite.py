@@ -29,9 +29,7 @@ class Suite:
     table_level: bool = False
 
     def run(self, con: duckdb.DuckDBPyConnection) -> SuiteOutcome:
-        frame = con.execute(
-            f"select row_number() over () as row_id, q.* from ({self.sql}) q"
-        ).df()
+        frame = con.execute(f"select row_number() over () as row_id, q.* from ({self.sql}) q").df()
         outcomes = validate(self.name, frame, self.expectations()) if len(frame) else []
         failing: set[int] = set()
         for outcome in outcomes:

@@ -55,22 +55,29 @@ def to_finding(row: dict[str, Any]) -> Finding:
         probable_cause=_probable(row),
         suggested_check=str(row["suggested_check"]),
         evidence={
-            "observed": {
-                "system": row["system_id"], "value": row["observed_qty"],
-                "at": iso(row["observed_at"]), "external_sku": row["external_sku"],
-                "external_location": row["external_location"], "snapshot_id": row["snapshot_id"],
-            },
-            "master": {
-                "on_hand": row["master_on_hand"], "available": row["master_available"],
-                "at": iso(row["master_observed_at"]), "last_change_at": iso(row["last_master_change_at"]),
-            },
-            "expected": row["expected_qty"],
+            # flat keys are what alert rendering reads; all values as each system showed them
+            "observed_qty": row["observed_qty"],
+            "observed_at": iso(row["observed_at"]),
+            "expected_qty": row["expected_qty"],
             "variance_units": row["variance_units"],
             "variance_pct": row["variance_pct"],
             "direction": row["direction"],
+            "last_master_change_at": iso(row["last_master_change_at"]),
             "drift_since": iso(row["drift_since"]),
             "freshness_target_minutes": row["freshness_target_minutes"],
             "value_at_risk": row["value_at_risk"],
+            "observed": {
+                "system": row["system_id"],
+                "external_sku": row["external_sku"],
+                "external_location": row["external_location"],
+                "snapshot_id": row["snapshot_id"],
+            },
+            "master": {
+                "on_hand": row["master_on_hand"],
+                "available": row["master_available"],
+                "at": iso(row["master_observed_at"]),
+                "snapshot_id": row["master_snapshot_id"],
+            },
         },
     )
 

@@ -31,7 +31,9 @@ padding:6px 10px;text-align:left;font-size:14px} th{background:#f5f7fa}
 """
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def _query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> list[dict[str, Any]]:
     try:
         cur = con.execute(sql, params or [])
     except duckdb.CatalogException:
@@ -68,17 +70,23 @@ def _figure_div(fig: go.Figure, div_id: str) -> str:
 
 
 def collect_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    acc = _query(con, """select count(*) as keys, count(*) filter (where within_tolerance) as ok,
+    acc = _query(
+        con,
+        """select count(*) as keys, count(*) filter (where within_tolerance) as ok,
         coalesce(sum(abs_variance_units) filter (where direction='overstated' and is_settled), 0)
             as over_units,
         coalesce(sum(abs_variance_units) filter (where direction='understated' and is_settled), 0)
             as under_units,
         coalesce(sum(value_at_risk) filter (where is_settled), 0) as value_at_risk
-        from marts.fct_variance where not is_suppressed""")
+        from marts.fct_variance where not is_suppressed""",
+    )
     a = acc[0] if acc else {}
     keys = int(a.get("keys") or 0)
-    late = _query(con, "select count(*) as n from marts.fct_system_freshness where is_stale "
-                  "or last_status <> 'succeeded'")
+    late = _query(
+        con,
+        "select count(*) as n from marts.fct_system_freshness where is_stale "
+        "or last_status <> 'succeeded'",
+    )
     queue = _query(con, "select count(*) as n from ops.exceptions where status <> 'resolved'")
     return {
         "accuracy_pct": round(100.0 * int(a.get("ok") or 0) / keys, 1) if keys else 100.0,
@@ -93,39 +101,78 @@ def collect_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def render_report(con: duckdb.DuckDBPyConnection, cycle_at: datetime) -> tuple[str, dict[str, Any]]:
     figs = collect_figures(con)
-    freshness = _query(con, """select system_id, role, freshness_target_minutes, age_minutes,
-        last_status, last_error_cause, is_stale from marts.fct_system_freshness order by 1""")
+    freshness = _query(
+        con,
+        """select system_id, role, freshness_target_minutes, age_minutes,
+        last_status, last_error_cause, is_stale from marts.fct_system_freshness order by 1""",
+    )
     for row in freshness:
-        row["state"] = ("FAILED" if row["last_status"] != "succeeded"
-                        else "LATE" if row["is_stale"] else "on time")
+        row["state"] = (
+            "FAILED"
+            if row["last_status"] != "succeeded"
+            else "LATE"
+            if row["is_stale"]
+            else "on time"
+        )
     lag = _query(con, "select * from marts.fct_system_sync_lag order by system_id")
-    by_cause = _query(con, """select cause, owner_id, count(*) as n from ops.exceptions
-        where status <> 'resolved' group by 1, 2 order by 3 desc""")
-    top = _query(con, """select canonical_sku, canonical_location, system_id, observed_qty,
+    by_cause = _query(
+        con,
+        """select cause, owner_id, count(*) as n from ops.exceptions
+        where status <> 'resolved' group by 1, 2 order by 3 desc""",
+    )
+    top = _query(
+        con,
+        """select canonical_sku, canonical_location, system_id, observed_qty,
         expected_qty, variance_units, probable_cause, value_at_risk from marts.fct_variance
         where is_settled and not within_tolerance and not is_suppressed
-        order by severity_score desc limit 15""")
-    queue_rows = _query(con, """select e.cause, e.system_id, coalesce(e.canonical_sku,
+        order by severity_score desc limit 15""",
+    )
+    queue_rows = _query(
+        con,
+        """select e.cause, e.system_id, coalesce(e.canonical_sku,
         e.external_id) as sku, e.canonical_location, e.owner_id, e.severity, e.status,
         e.first_seen_at from ops.exceptions e where status <> 'resolved'
-        order by severity_score desc limit 25""")
-    trend = _query(con, """select cycle_at, 100.0 * avg(case when within_tolerance then 1 else 0 end)
-        as accuracy from marts.fct_variance_history group by 1 order by 1""")
+        order by severity_score desc limit 25""",
+    )
+    trend = _query(
+        con,
+        """select cycle_at, 100.0 * avg(case when within_tolerance then 1 else 0 end)
+        as accuracy from marts.fct_variance_history group by 1 order by 1""",
+    )
     charts = []
     if trend:
-        fig = go.Figure(go.Scatter(x=[r["cycle_at"] for r in trend],
-                                   y=[r["accuracy"] for r in trend], mode="lines+markers"))
-        fig.update_layout(title="Inventory accuracy per cycle (% of SKU-locations matching)",
-                          yaxis={"range": [0, 100]})
-        charts.append((_figure_div(fig, "accuracy-trend"),
-                       "Share of SKU-locations where each system shows what the master implies, "
-                       "including syncs still in flight. A falling line means drift is growing."))
+        fig = go.Figure(
+            go.Scatter(
+                x=[r["cycle_at"] for r in trend],
+                y=[r["accuracy"] for r in trend],
+                mode="lines+markers",
+            )
+        )
+        fig.update_layout(
+            title="Inventory accuracy per cycle (% of SKU-locations matching)",
+            yaxis={"range": [0, 100]},
+        )
+        charts.append(
+            (
+                _figure_div(fig, "accuracy-trend"),
+                "Share of SKU-locations where each system shows what the master implies, "
+                "including syncs still in flight. A falling line means drift is growing.",
+            )
+        )
     if by_cause:
-        fig = go.Figure(go.Bar(x=[f"{r['cause']} → {r['owner_id']}" for r in by_cause],
-                               y=[r["n"] for r in by_cause]))
+        fig = go.Figure(
+            go.Bar(
+                x=[f"{r['cause']} → {r['owner_id']}" for r in by_cause],
+                y=[r["n"] for r in by_cause],
+            )
+        )
         fig.update_layout(title="Open exceptions by cause and owner")
-        charts.append((_figure_div(fig, "queue-by-cause"),
-                       "Who has work waiting, and why. Each bar is open exceptions."))
+        charts.append(
+            (
+                _figure_div(fig, "queue-by-cause"),
+                "Who has work waiting, and why. Each bar is open exceptions.",
+            )
+        )
     kpi = [
         (f"{figs['accuracy_pct']:.1f}%", f"inventory accuracy ({figs['keys_compared']} keys)"),
         (str(figs["overstated_units"]), "units overstated (oversell risk)"),
@@ -134,10 +181,14 @@ def render_report(con: duckdb.DuckDBPyConnection, cycle_at: datetime) -> tuple[s
         (str(figs["systems_late"]), "systems late or failing"),
         (str(figs["open_exceptions"]), "open exceptions"),
     ]
-    kpi_html = "".join(f"<div class='kpi'><div class='v'>{escape(v)}</div>"
-                       f"<div class='l'>{escape(label)}</div></div>" for v, label in kpi)
-    chart_html = "".join(f"<section>{div}<p class='note'>{escape(note)}</p></section>"
-                         for div, note in charts)
+    kpi_html = "".join(
+        f"<div class='kpi'><div class='v'>{escape(v)}</div>"
+        f"<div class='l'>{escape(label)}</div></div>"
+        for v, label in kpi
+    )
+    chart_html = "".join(
+        f"<section>{div}<p class='note'>{escape(note)}</p></section>" for div, note in charts
+    )
     body = f"""
 <h1>Inventory drift and freshness</h1>
 <p class="sub">Cycle {escape(_fmt(cycle_at))}. Generated by stockdrift.</p>
@@ -145,28 +196,73 @@ def render_report(con: duckdb.DuckDBPyConnection, cycle_at: datetime) -> tuple[s
 <h2>Is every system on time?</h2>
 <p class="note">Snapshot age against each system's freshness target. LATE means data older than
 the target; FAILED means the last extraction failed (its last good snapshot is kept).</p>
-{_table(freshness, [("system_id", "system"), ("role", "role"),
-                    ("freshness_target_minutes", "target (min)"), ("age_minutes", "age (min)"),
-                    ("state", "state"), ("last_error_cause", "last error")])}
+{
+        _table(
+            freshness,
+            [
+                ("system_id", "system"),
+                ("role", "role"),
+                ("freshness_target_minutes", "target (min)"),
+                ("age_minutes", "age (min)"),
+                ("state", "state"),
+                ("last_error_cause", "last error"),
+            ],
+        )
+    }
 <h2>Sync lag</h2>
 <p class="note">Minutes from a master change to the system showing it: p50, p95 and max.</p>
-{_table(lag, [("system_id", "system"), ("p50_minutes", "p50"), ("p95_minutes", "p95"),
-              ("max_minutes", "max"), ("freshness_target_minutes", "target")])}
+{
+        _table(
+            lag,
+            [
+                ("system_id", "system"),
+                ("p50_minutes", "p50"),
+                ("p95_minutes", "p95"),
+                ("max_minutes", "max"),
+                ("freshness_target_minutes", "target"),
+            ],
+        )
+    }
 {chart_html}
 <h2>Exception queue</h2>
-{_table(queue_rows, [("severity", "severity"), ("cause", "cause"), ("system_id", "system"),
-                     ("sku", "SKU"), ("canonical_location", "location"), ("owner_id", "owner"),
-                     ("status", "status"), ("first_seen_at", "since")])}
+{
+        _table(
+            queue_rows,
+            [
+                ("severity", "severity"),
+                ("cause", "cause"),
+                ("system_id", "system"),
+                ("sku", "SKU"),
+                ("canonical_location", "location"),
+                ("owner_id", "owner"),
+                ("status", "status"),
+                ("first_seen_at", "since"),
+            ],
+        )
+    }
 <h2>Top drifting SKUs</h2>
 <p class="note">Settled drift only: differences older than the system's freshness target.</p>
-{_table(top, [("canonical_sku", "SKU"), ("canonical_location", "location"),
-              ("system_id", "system"), ("observed_qty", "shows"), ("expected_qty", "should show"),
-              ("variance_units", "variance"), ("probable_cause", "probable cause"),
-              ("value_at_risk", "value at risk")])}
+{
+        _table(
+            top,
+            [
+                ("canonical_sku", "SKU"),
+                ("canonical_location", "location"),
+                ("system_id", "system"),
+                ("observed_qty", "shows"),
+                ("expected_qty", "should show"),
+                ("variance_units", "variance"),
+                ("probable_cause", "probable cause"),
+                ("value_at_risk", "value at risk"),
+            ],
+        )
+    }
 """
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>stockdrift report</title><style>{CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+    page = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>stockdrift report</title><style>{CSS}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body>{body}</body></html>"
+    )
     return page, figs
 
 

@@ -28,7 +28,10 @@ def _matches(fault: Any, exc: dict[str, Any]) -> bool:
         return False
     if fault.canonical_sku is not None and fault.canonical_sku != exc["canonical_sku"]:
         return False
-    if fault.canonical_location is not None and fault.canonical_location != exc["canonical_location"]:
+    if (
+        fault.canonical_location is not None
+        and fault.canonical_location != exc["canonical_location"]
+    ):
         return False
     external = (fault.detail or {}).get("external_sku")
     return external is None or external == exc["external_id"]
@@ -43,11 +46,23 @@ def score(con: duckdb.DuckDBPyConnection, faults: list[Any], cfg: StockdriftConf
     for fault in faults:
         hits = [e for e in exceptions if _matches(fault, e)]
         right = [e for e in hits if e["cause"] == fault.cause]
-        expected_owner = route(RouteInput(cause=fault.cause, system_id=fault.system_id,
-                                          location=fault.canonical_location, severity="high",
-                                          sku=fault.canonical_sku), cfg).owner_id
-        entry = {"cause": fault.cause, "system": fault.system_id, "sku": fault.canonical_sku,
-                 "location": fault.canonical_location, "expected_owner": expected_owner}
+        expected_owner = route(
+            RouteInput(
+                cause=fault.cause,
+                system_id=fault.system_id,
+                location=fault.canonical_location,
+                severity="high",
+                sku=fault.canonical_sku,
+            ),
+            cfg,
+        ).owner_id
+        entry = {
+            "cause": fault.cause,
+            "system": fault.system_id,
+            "sku": fault.canonical_sku,
+            "location": fault.canonical_location,
+            "expected_owner": expected_owner,
+        }
         if right:
             matched.update(e["fingerprint"] for e in hits)
             entry["owner"] = right[0]["owner_id"]
@@ -58,6 +73,10 @@ def score(con: duckdb.DuckDBPyConnection, faults: list[Any], cfg: StockdriftConf
             result.missed.append(entry)
     for exc in exceptions:
         if exc["fingerprint"] not in matched:
-            result.false_alarms.append({k: exc[k] for k in ("cause", "system_id", "canonical_sku",
-                                                            "canonical_location", "title")})
+            result.false_alarms.append(
+                {
+                    k: exc[k]
+                    for k in ("cause", "system_id", "canonical_sku", "canonical_location", "title")
+                }
+            )
     return result

@@ -19,8 +19,8 @@ from rich.console import Console
 
 from alerts.deliver import deliver_pending
 from alerts.grouping import build_messages
-from alerts.outbox import enqueue, record_alerted
-from alerts.senders import FileSender, Sender, SlackSender
+from alerts.outbox import enqueue
+from alerts.senders import Sender, SlackSender, build_sender
 from stockdrift.clock import to_naive_utc
 from stockdrift.config import StockdriftConfig
 from stockdrift.warehouse import open_warehouse
@@ -48,42 +48,39 @@ def _rows(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list
     return out
 
 
-def make_sender(cfg: StockdriftConfig, console: Console | None) -> Sender:
-    token = cfg.slack.token()
-    if token:
-        return SlackSender(token=token, base_url=cfg.slack.base_url, cfg=cfg)
-    return FileSender(Path(cfg.out_dir) / "alerts.jsonl", console)
-
-
-def alert_cycle(cfg: StockdriftConfig, cycle_at: datetime, *, run_url: str = "",
-                console: Console | None = None, sender: Sender | None = None) -> AlertCycleResult:
+def alert_cycle(
+    cfg: StockdriftConfig,
+    cycle_at: datetime,
+    *,
+    run_url: str = "",
+    console: Console | None = None,
+    sender: Sender | None = None,
+) -> AlertCycleResult:
     at = to_naive_utc(cycle_at)
     report_url = cfg.slack.report_url or str((Path(cfg.out_dir) / "report.html").resolve())
     with open_warehouse(cfg.warehouse_path) as con:
         opened = _rows(con, "status = 'open' and alerted_at is null", [])
-        resolved = _rows(con, "status = 'resolved' and resolved_at = ? and alerted_at is not null",
-                         [at])
-        messages = build_messages(opened, cfg, cycle_at, kind="opened",
-                                  report_url=report_url, run_url=run_url)
-        messages += build_messages(resolved, cfg, cycle_at, kind="resolved",
-                                   report_url=report_url, run_url=run_url)
-        con.execute("begin transaction")
-        try:
-            count = enqueue(con, messages, at)
-            for msg in messages:
-                if msg.kind == "opened":
-                    record_alerted(con, msg.fingerprints, msg.alert_id, at)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        sender = sender or make_sender(cfg, console)
+        resolved = _rows(
+            con, "status = 'resolved' and resolved_at = ? and alerted_at is not null", [at]
+        )
+        messages = build_messages(
+            opened, cfg, cycle_at, kind="opened", report_url=report_url, run_url=run_url
+        )
+        messages += build_messages(
+            resolved, cfg, cycle_at, kind="resolved", report_url=report_url, run_url=run_url
+        )
+        # enqueue commits the messages and marks their exceptions alerted in one transaction.
+        count = enqueue(con, messages, at)
+        sender = sender or build_sender(cfg, console)
         report = deliver_pending(con, sender, at)
         pending = con.execute(
             "select count(*) from ops.alert_outbox where status = 'pending'"
         ).fetchone()
     return AlertCycleResult(
-        enqueued=count, sent=report.sent, failed=report.failed, errors=list(report.errors),
+        enqueued=count,
+        sent=report.sent,
+        failed=report.failed,
+        errors=list(report.errors),
         sink="slack" if isinstance(sender, SlackSender) else "file",
         pending=int(pending[0]) if pending else 0,
     )

@@ -214,7 +214,9 @@ class StockdriftConfig(_Strict):
 
     def _check_owner(self, key: str, owner: str) -> None:
         if owner not in self.owners:
-            raise ValueError(f"{key}: owner '{owner}' is not defined under owners: {sorted(self.owners)}")
+            raise ValueError(
+                f"{key}: owner '{owner}' is not defined under owners: {sorted(self.owners)}"
+            )
 
     def system(self, system_id: str) -> SystemConfig:
         for s in self.systems:
@@ -230,7 +232,9 @@ class StockdriftConfig(_Strict):
 
     def with_base_urls(self, urls: dict[str, str]) -> StockdriftConfig:
         """A copy pointing systems at other hosts (the sandbox binds free ports)."""
-        systems = [s.model_copy(update={"base_url": urls.get(s.id, s.base_url)}) for s in self.systems]
+        systems = [
+            s.model_copy(update={"base_url": urls.get(s.id, s.base_url)}) for s in self.systems
+        ]
         return self.model_copy(update={"systems": systems})
 
 
@@ -238,7 +242,9 @@ def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone '{value}'; use an IANA name like Europe/Berlin") from exc
+        raise ValueError(
+            f"unknown time zone '{value}'; use an IANA name like Europe/Berlin"
+        ) from exc
     return value
 
 
@@ -257,7 +263,9 @@ def _format_error(source: str, exc: ValidationError) -> str:
 
 def parse_config(data: Any, source: str = "<config>") -> StockdriftConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     try:
         return StockdriftConfig.model_validate(data)
     except ValidationError as exc:

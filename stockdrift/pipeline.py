@@ -21,8 +21,9 @@ from stockdrift.queue import QueueChanges, apply_outcomes
 from stockdrift.warehouse import open_warehouse, write_config
 
 
-def extract_system(cfg: StockdriftConfig, system_id: str, cycle_at: datetime,
-                   clock: Clock) -> SnapshotResult:
+def extract_system(
+    cfg: StockdriftConfig, system_id: str, cycle_at: datetime, clock: Clock
+) -> SnapshotResult:
     """Land one snapshot of one system. Never raises for vendor failures: they are recorded."""
     system = cfg.system(system_id)
     with open_warehouse(cfg.warehouse_path) as con:
@@ -70,8 +71,13 @@ def evaluate(cfg: StockdriftConfig, cycle_at: datetime) -> EvaluationResult:
     return EvaluationResult(outcomes, changes, {str(c): int(n) for c, n in rows})
 
 
-def finish_cycle(cfg: StockdriftConfig, cycle_id: str, finished_at: datetime,
-                 status: str = "succeeded", detail: str | None = None) -> None:
+def finish_cycle(
+    cfg: StockdriftConfig,
+    cycle_id: str,
+    finished_at: datetime,
+    status: str = "succeeded",
+    detail: str | None = None,
+) -> None:
     with open_warehouse(cfg.warehouse_path) as con:
         con.execute(
             "update ops.cycles set finished_at = ?, status = ?, detail = ? where cycle_id = ?",

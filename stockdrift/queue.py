@@ -41,8 +41,15 @@ class QueueChanges:
         return self.opened + self.reopened
 
 
-def _log(con: duckdb.DuckDBPyConnection, fp: str, at: datetime, old: str | None, new: str,
-         actor: str, reason: str) -> None:
+def _log(
+    con: duckdb.DuckDBPyConnection,
+    fp: str,
+    at: datetime,
+    old: str | None,
+    new: str,
+    actor: str,
+    reason: str,
+) -> None:
     con.execute(
         "insert into ops.exception_events values (?, ?, ?, ?, ?, ?)",
         [fp, at, old, new, actor, reason],
@@ -55,9 +62,23 @@ def _insert(con: duckdb.DuckDBPyConnection, f: Finding, owner: str, at: datetime
         canonical_location, external_id, owner_id, severity, severity_score, status,
         first_seen_at, last_seen_at, times_opened, title, probable_cause, suggested_check,
         evidence) values (?,?,?,?,?,?,?,?,?,'open',?,?,1,?,?,?,?)""",
-        [f.fingerprint, f.cause, f.system_id, f.canonical_sku, f.canonical_location,
-         f.external_id, owner, f.severity, f.severity_score, at, at, f.title,
-         f.probable_cause, f.suggested_check, json.dumps(f.evidence, default=str)],
+        [
+            f.fingerprint,
+            f.cause,
+            f.system_id,
+            f.canonical_sku,
+            f.canonical_location,
+            f.external_id,
+            owner,
+            f.severity,
+            f.severity_score,
+            at,
+            at,
+            f.title,
+            f.probable_cause,
+            f.suggested_check,
+            json.dumps(f.evidence, default=str),
+        ],
     )
 
 
@@ -66,13 +87,25 @@ def _refresh(con: duckdb.DuckDBPyConnection, f: Finding, at: datetime) -> None:
         """update ops.exceptions set last_seen_at = ?, severity = ?, severity_score = ?,
         title = ?, probable_cause = ?, suggested_check = ?, evidence = ?
         where fingerprint = ?""",
-        [at, f.severity, f.severity_score, f.title, f.probable_cause, f.suggested_check,
-         json.dumps(f.evidence, default=str), f.fingerprint],
+        [
+            at,
+            f.severity,
+            f.severity_score,
+            f.title,
+            f.probable_cause,
+            f.suggested_check,
+            json.dumps(f.evidence, default=str),
+            f.fingerprint,
+        ],
     )
 
 
-def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutcome],
-                   cycle_at: datetime, cfg: StockdriftConfig) -> QueueChanges:
+def apply_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    outcomes: Iterable[SuiteOutcome],
+    cycle_at: datetime,
+    cfg: StockdriftConfig,
+) -> QueueChanges:
     """Fold one cycle's findings into the queue, in one transaction."""
     at = to_naive_utc(cycle_at)
     outcomes = list(outcomes)
@@ -90,8 +123,15 @@ def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutco
         for fp, f in findings.items():
             if fp not in existing:
                 decision = route(
-                    RouteInput(cause=f.cause, system_id=f.system_id, location=f.canonical_location,
-                               severity=f.severity, sku=f.canonical_sku), cfg)
+                    RouteInput(
+                        cause=f.cause,
+                        system_id=f.system_id,
+                        location=f.canonical_location,
+                        severity=f.severity,
+                        sku=f.canonical_sku,
+                    ),
+                    cfg,
+                )
                 _insert(con, f, decision.owner_id, at)
                 _log(con, fp, at, None, "open", SYSTEM_ACTOR, f"detected: {decision.reason}")
                 changes.opened.append(fp)
@@ -101,12 +141,17 @@ def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutco
             if status == "resolved":
                 con.execute(
                     "update ops.exceptions set status='open', resolved_at=null, "
-                    "times_opened = times_opened + 1, alerted_at=null where fingerprint=?", [fp])
+                    "times_opened = times_opened + 1, alerted_at=null where fingerprint=?",
+                    [fp],
+                )
                 _log(con, fp, at, "resolved", "open", SYSTEM_ACTOR, "failed again after resolution")
                 changes.reopened.append(fp)
             elif status == "snoozed" and snoozed_until is not None and snoozed_until <= at:
-                con.execute("update ops.exceptions set status='open', snoozed_until=null "
-                            "where fingerprint=?", [fp])
+                con.execute(
+                    "update ops.exceptions set status='open', snoozed_until=null "
+                    "where fingerprint=?",
+                    [fp],
+                )
                 _log(con, fp, at, "snoozed", "open", SYSTEM_ACTOR, "snooze expired, still failing")
                 changes.still_open.append(fp)
             else:
@@ -118,10 +163,20 @@ def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutco
             if status == "resolved" or fp in findings:
                 continue
             if any(s.covers(cause, system_id, location) for s in scopes):
-                con.execute("update ops.exceptions set status='resolved', resolved_at=?, "
-                            "snoozed_until=null where fingerprint=?", [at, fp])
-                _log(con, fp, at, status, "resolved", SYSTEM_ACTOR,
-                     "checks pass again: resolved by the data")
+                con.execute(
+                    "update ops.exceptions set status='resolved', resolved_at=?, "
+                    "snoozed_until=null where fingerprint=?",
+                    [at, fp],
+                )
+                _log(
+                    con,
+                    fp,
+                    at,
+                    status,
+                    "resolved",
+                    SYSTEM_ACTOR,
+                    "checks pass again: resolved by the data",
+                )
                 changes.resolved.append(fp)
         con.execute("commit")
     except Exception:
@@ -130,8 +185,9 @@ def apply_outcomes(con: duckdb.DuckDBPyConnection, outcomes: Iterable[SuiteOutco
     return changes
 
 
-def _require(con: duckdb.DuckDBPyConnection, fp: str, actor: str,
-             cfg: StockdriftConfig) -> tuple[str, str]:
+def _require(
+    con: duckdb.DuckDBPyConnection, fp: str, actor: str, cfg: StockdriftConfig
+) -> tuple[str, str]:
     row = con.execute(
         "select fingerprint, status, owner_id from ops.exceptions where fingerprint like ?",
         [fp + "%"],
@@ -149,9 +205,16 @@ def _require(con: duckdb.DuckDBPyConnection, fp: str, actor: str,
     return str(full), str(status)
 
 
-def transition(con: duckdb.DuckDBPyConnection, fp: str, to_status: str, actor: str,
-               reason: str, at: datetime, cfg: StockdriftConfig,
-               snoozed_until: datetime | None = None) -> str:
+def transition(
+    con: duckdb.DuckDBPyConnection,
+    fp: str,
+    to_status: str,
+    actor: str,
+    reason: str,
+    at: datetime,
+    cfg: StockdriftConfig,
+    snoozed_until: datetime | None = None,
+) -> str:
     """A person's decision: acknowledge, snooze (until a time) or resolve with a reason."""
     if to_status not in {"acknowledged", "snoozed", "resolved", "open"}:
         raise ValueError(f"unknown status {to_status!r}")
@@ -170,9 +233,14 @@ def transition(con: duckdb.DuckDBPyConnection, fp: str, to_status: str, actor: s
     return full
 
 
-def list_exceptions(con: duckdb.DuckDBPyConnection, *, status: str | None = "open",
-                    owner: str | None = None, system: str | None = None,
-                    cause: str | None = None) -> list[dict[str, Any]]:
+def list_exceptions(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    status: str | None = "open",
+    owner: str | None = None,
+    system: str | None = None,
+    cause: str | None = None,
+) -> list[dict[str, Any]]:
     clauses, params = [], []
     for column, value in (("owner_id", owner), ("system_id", system), ("cause", cause)):
         if value:

@@ -192,9 +192,18 @@ def write_config(con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig) -> None:
         "insert into config.systems values (?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
-                s.id, s.role, s.connector, s.id == cfg.master, s.role in LISTING_ROLES,
-                s.freshness_target_minutes, s.timezone, s.channel_buffer, tol.units,
-                tol.percent, tol.sync_stopped_share, tol.sync_stopped_min_keys,
+                s.id,
+                s.role,
+                s.connector,
+                s.id == cfg.master,
+                s.role in LISTING_ROLES,
+                s.freshness_target_minutes,
+                s.timezone,
+                s.channel_buffer,
+                tol.units,
+                tol.percent,
+                tol.sync_stopped_share,
+                tol.sync_stopped_min_keys,
             )
             for s in cfg.systems
         ],

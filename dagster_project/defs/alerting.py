@@ -23,14 +23,21 @@ ALERTS = dg.AssetKey("slack_alerts")
     "written to ops.alert_outbox before sending, then delivered.",
     check_specs=[dg.AssetCheckSpec("alert_delivery_healthy", asset=ALERTS)],
 )
-def slack_alerts(context: dg.AssetExecutionContext, stockdrift: StockdriftResource) -> Iterator[Any]:
+def slack_alerts(
+    context: dg.AssetExecutionContext, stockdrift: StockdriftResource
+) -> Iterator[Any]:
     cfg = stockdrift.load()
     run_url = f"{cfg.slack.dagster_url.rstrip('/')}/runs/{context.run_id}"
     result = alert_cycle(cfg, cycle_time(context), run_url=run_url)
-    yield dg.MaterializeResult(metadata={
-        "enqueued": result.enqueued, "sent": result.sent, "failed": result.failed,
-        "pending": result.pending, "sink": result.sink,
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "enqueued": result.enqueued,
+            "sent": result.sent,
+            "failed": result.failed,
+            "pending": result.pending,
+            "sink": result.sink,
+        }
+    )
     yield dg.AssetCheckResult(
         check_name="alert_delivery_healthy",
         passed=result.failed == 0,

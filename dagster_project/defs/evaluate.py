@@ -34,30 +34,40 @@ def build_queue_asset(dbt_defs: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefin
         kinds={"python", "duckdb"},
         description="GX suites over the marts; failing rows upserted into ops.exceptions "
         "(open/acknowledged/snoozed/resolved, every transition logged).",
-        check_specs=[dg.AssetCheckSpec(CHECK_NAMES[s.name], asset=QUEUE,
-                                       description=f"GX suite '{s.name}' over marts.{s.mart}")
-                     for s in SUITES],
+        check_specs=[
+            dg.AssetCheckSpec(
+                CHECK_NAMES[s.name],
+                asset=QUEUE,
+                description=f"GX suite '{s.name}' over marts.{s.mart}",
+            )
+            for s in SUITES
+        ],
     )
-    def exception_queue(context: dg.AssetExecutionContext,
-                        stockdrift: StockdriftResource) -> Iterator[Any]:
+    def exception_queue(
+        context: dg.AssetExecutionContext, stockdrift: StockdriftResource
+    ) -> Iterator[Any]:
         cfg = stockdrift.load()
         result = evaluate(cfg, cycle_time(context))
         changes = result.changes
-        yield dg.MaterializeResult(metadata={
-            "opened": len(changes.opened),
-            "reopened": len(changes.reopened),
-            "resolved": len(changes.resolved),
-            "still_open": len(changes.still_open),
-            "open_by_cause": dg.MetadataValue.json(result.open_by_cause),
-        })
+        yield dg.MaterializeResult(
+            metadata={
+                "opened": len(changes.opened),
+                "reopened": len(changes.reopened),
+                "resolved": len(changes.resolved),
+                "still_open": len(changes.still_open),
+                "open_by_cause": dg.MetadataValue.json(result.open_by_cause),
+            }
+        )
         for outcome in result.outcomes:
             yield dg.AssetCheckResult(
                 check_name=CHECK_NAMES[outcome.suite],
                 passed=outcome.success,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"evaluated_rows": outcome.evaluated_rows,
-                          "failed_rows": outcome.failed_rows,
-                          "expectations": dg.MetadataValue.json(outcome.expectations)},
+                metadata={
+                    "evaluated_rows": outcome.evaluated_rows,
+                    "failed_rows": outcome.failed_rows,
+                    "expectations": dg.MetadataValue.json(outcome.expectations),
+                },
             )
 
     return exception_queue

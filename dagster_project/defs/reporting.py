@@ -18,11 +18,15 @@ from reports.html import write_report
     kinds={"html"},
     description="Self-contained HTML drift and freshness report (charts inline).",
 )
-def drift_report(context: dg.AssetExecutionContext, stockdrift: StockdriftResource) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def drift_report(
+    context: dg.AssetExecutionContext, stockdrift: StockdriftResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
     cfg = stockdrift.load()
     path = Path(cfg.out_dir) / "report.html"
     figures = write_report(cfg, cycle_time(context), path)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        **{k: v for k, v in figures.items() if isinstance(v, int | float | str)},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path.resolve())),
+            **{k: v for k, v in figures.items() if isinstance(v, int | float | str)},
+        }
+    )

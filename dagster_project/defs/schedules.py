@@ -30,8 +30,9 @@ def all_systems_job() -> dg.UnresolvedAssetJobDefinition:
     )
 
 
-def build_schedules(cfg: StockdriftConfig) -> tuple[list[dg.UnresolvedAssetJobDefinition],
-                                                   list[dg.ScheduleDefinition]]:
+def build_schedules(
+    cfg: StockdriftConfig,
+) -> tuple[list[dg.UnresolvedAssetJobDefinition], list[dg.ScheduleDefinition]]:
     by_target: dict[int, list[str]] = defaultdict(list)
     for system in cfg.systems:
         by_target[system.freshness_target_minutes].append(system.id)
@@ -40,11 +41,15 @@ def build_schedules(cfg: StockdriftConfig) -> tuple[list[dg.UnresolvedAssetJobDe
         job = dg.define_asset_job(
             f"cycle_every_{minutes}m",
             selection=dg.AssetSelection.assets(*[extract_key(s) for s in system_ids]) | DOWNSTREAM,
-            description=f"Systems with a {minutes}-minute freshness target: {', '.join(system_ids)}",
+            description=f"Systems with a {minutes}-minute target: {', '.join(system_ids)}",
         )
 
-        @dg.schedule(job=job, cron_schedule=cron_for(minutes), name=f"every_{minutes}m",
-                     default_status=dg.DefaultScheduleStatus.STOPPED)
+        @dg.schedule(
+            job=job,
+            cron_schedule=cron_for(minutes),
+            name=f"every_{minutes}m",
+            default_status=dg.DefaultScheduleStatus.STOPPED,
+        )
         def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
             at = context.scheduled_execution_time.isoformat()
             return dg.RunRequest(run_key=at, tags={CYCLE_TAG: at})

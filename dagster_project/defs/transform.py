@@ -57,10 +57,14 @@ def dbt_vars(cycle_at: str) -> str:
 def build_dbt_assets() -> dg.AssetsDefinition:
     project = dbt_project()
 
-    @dbt_assets(manifest=project.manifest_path, project=project,
-                dagster_dbt_translator=StockdriftTranslator())
-    def stockdrift_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                       stockdrift: StockdriftResource) -> Iterator[Any]:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=StockdriftTranslator(),
+    )
+    def stockdrift_dbt(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, stockdrift: StockdriftResource
+    ) -> Iterator[Any]:
         cfg = stockdrift.load()
         os.environ["STOCKDRIFT_WAREHOUSE"] = str(Path(cfg.warehouse_path).resolve())
         at = cycle_time(context).strftime("%Y-%m-%d %H:%M:%S")
@@ -70,5 +74,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_DIR),
-                          dbt_executable=dbt_executable())
+    return DbtCliResource(
+        project_dir=dbt_project(), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+    )

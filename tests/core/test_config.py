@@ -43,7 +43,9 @@ def test_master_must_be_a_system() -> None:
 def test_route_to_undefined_owner_names_the_rule() -> None:
     data = example()
     data["routing"]["rules"][0]["owner"] = "nobody"
-    with pytest.raises(ConfigError, match=r"routing.rules\[0\].owner: owner 'nobody' is not defined"):
+    with pytest.raises(
+        ConfigError, match=r"routing.rules\[0\].owner: owner 'nobody' is not defined"
+    ):
         parse_config(data)
 
 

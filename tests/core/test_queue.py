@@ -14,8 +14,10 @@ from stockdrift.warehouse import ensure_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "stockdrift.example.yml"
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-DRIFT = Scope(causes=frozenset({"oversell_risk", "sync_lag_breach"}),
-              system_locations=frozenset({("shopify", "EAST-DC")}))
+DRIFT = Scope(
+    causes=frozenset({"oversell_risk", "sync_lag_breach"}),
+    system_locations=frozenset({("shopify", "EAST-DC")}),
+)
 
 
 @pytest.fixture
@@ -32,9 +34,19 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def oversell(sku: str = "SD-1007", severity: str = "critical") -> Finding:
-    return Finding("oversell_risk", "shopify", sku, "EAST-DC", None, severity, 120.0,
-                   f"shopify shows more for {sku}", "edited on channel", "check listing",
-                   {"observed": 12, "expected": 3})
+    return Finding(
+        "oversell_risk",
+        "shopify",
+        sku,
+        "EAST-DC",
+        None,
+        severity,
+        120.0,
+        f"shopify shows more for {sku}",
+        "edited on channel",
+        "check listing",
+        {"observed": 12, "expected": 3},
+    )
 
 
 def outcome(findings: list[Finding], scope: Scope = DRIFT) -> SuiteOutcome:
@@ -45,7 +57,9 @@ def statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select fingerprint, status from ops.exceptions").fetchall())
 
 
-def test_open_routes_to_owner_and_logs(con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig) -> None:
+def test_open_routes_to_owner_and_logs(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig
+) -> None:
     changes = queue.apply_outcomes(con, [outcome([oversell()])], T0, cfg)
     assert len(changes.opened) == 1
     row = queue.list_exceptions(con)[0]
@@ -55,8 +69,9 @@ def test_open_routes_to_owner_and_logs(con: duckdb.DuckDBPyConnection, cfg: Stoc
     assert "storefront drift goes to e-commerce" in events[0][2]
 
 
-def test_repeat_is_not_reopened_and_missing_is_resolved(con: duckdb.DuckDBPyConnection,
-                                                        cfg: StockdriftConfig) -> None:
+def test_repeat_is_not_reopened_and_missing_is_resolved(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig
+) -> None:
     queue.apply_outcomes(con, [outcome([oversell()])], T0, cfg)
     again = queue.apply_outcomes(con, [outcome([oversell()])], T0 + timedelta(minutes=5), cfg)
     assert again.opened == [] and len(again.still_open) == 1
@@ -77,8 +92,9 @@ def test_outside_scope_keeps_state(con: duckdb.DuckDBPyConnection, cfg: Stockdri
     assert set(statuses(con).values()) == {"open"}
 
 
-def test_people_decisions_need_permission_and_reason(con: duckdb.DuckDBPyConnection,
-                                                     cfg: StockdriftConfig) -> None:
+def test_people_decisions_need_permission_and_reason(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig
+) -> None:
     queue.apply_outcomes(con, [outcome([oversell()])], T0, cfg)
     fp = oversell().fingerprint
     with pytest.raises(queue.PermissionDenied, match="owned by 'ecommerce'"):
@@ -86,21 +102,34 @@ def test_people_decisions_need_permission_and_reason(con: duckdb.DuckDBPyConnect
     with pytest.raises(ValueError, match="reason is required"):
         queue.transition(con, fp, "acknowledged", "ecommerce", " ", T0, cfg)
     queue.transition(con, fp[:8], "acknowledged", "ecommerce", "looking", T0, cfg)
-    queue.transition(con, fp, "snoozed", "data-team", "waiting on vendor", T0, cfg,
-                     snoozed_until=T0 + timedelta(minutes=30))
+    queue.transition(
+        con,
+        fp,
+        "snoozed",
+        "data-team",
+        "waiting on vendor",
+        T0,
+        cfg,
+        snoozed_until=T0 + timedelta(minutes=30),
+    )
     assert statuses(con)[fp] == "snoozed"
     # Still failing after the snooze ends: back to open.
     queue.apply_outcomes(con, [outcome([oversell()])], T0 + timedelta(minutes=35), cfg)
     assert statuses(con)[fp] == "open"
-    log = con.execute("select from_status, to_status, actor from ops.exception_events "
-                      "order by occurred_at, to_status").fetchall()
+    log = con.execute(
+        "select from_status, to_status, actor from ops.exception_events "
+        "order by occurred_at, to_status"
+    ).fetchall()
     assert ("open", "acknowledged", "ecommerce") in log
     assert ("acknowledged", "snoozed", "data-team") in log
     assert ("snoozed", "open", "stockdrift") in log
 
 
-def test_worsened_severity_is_reported(con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig) -> None:
+def test_worsened_severity_is_reported(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig
+) -> None:
     queue.apply_outcomes(con, [outcome([oversell(severity="medium")])], T0, cfg)
-    changes = queue.apply_outcomes(con, [outcome([oversell(severity="critical")])],
-                                   T0 + timedelta(minutes=5), cfg)
+    changes = queue.apply_outcomes(
+        con, [outcome([oversell(severity="critical")])], T0 + timedelta(minutes=5), cfg
+    )
     assert changes.worsened == [oversell().fingerprint]

@@ -5,7 +5,8 @@
 -- * is_settled: out of tolerance, and both the drift and the master's last change for the
 --   key are at least the system's freshness target old. Anything younger is in flight.
 -- * base_suppression_reason: why the row must not raise a per-key exception (extraction
---   failed, system stale, master unavailable); sync_stopped is added in fct_variance.
+--   failed, system stale, no master snapshot in the row's cycle or the master's latest
+--   attempt failed); sync_stopped is added in fct_variance.
 with
 
 variance_history as (
@@ -130,7 +131,9 @@ evaluated as (
         case
             when system_status.last_status = 'failed' then 'extract_failed'
             when system_status.is_stale then 'stale_system'
-            when with_drift.master_snapshot_id is null
+            -- no master snapshot for the cycle (a key the master lacks is not suppressed:
+            -- it simply has no expected value)
+            when master_snapshots.snapshot_id is null
                 or master_status.last_status = 'failed' then 'master_unavailable'
         end as base_suppression_reason
 
@@ -139,6 +142,9 @@ evaluated as (
         on with_drift.system_id = system_status.system_id
     left join system_status as master_status
         on with_drift.master_system_id = master_status.system_id
+    left join snapshots as master_snapshots
+        on with_drift.master_system_id = master_snapshots.system_id
+        and with_drift.cycle_at = master_snapshots.cycle_at
 
 ),
 

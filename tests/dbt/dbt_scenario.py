@@ -77,11 +77,22 @@ def shipbob_on_hand(sku: Sku, cycle: int) -> int:
     return master - 3 if sku == SHIPBOB_DRIFT else master
 
 
-def snapshot_row(system_id: str, connector: str, cycle: int, status: str, rows: int) -> tuple[Any, ...]:
+def snapshot_row(
+    system_id: str, connector: str, cycle: int, status: str, rows: int
+) -> tuple[Any, ...]:
     at = CYCLES[cycle]
     return (
-        f"{system_id}-{at:%Y%m%d%H%M}", system_id, connector, at, at + timedelta(seconds=5),
-        at + timedelta(seconds=20), None, status, rows, 1, 1,
+        f"{system_id}-{at:%Y%m%d%H%M}",
+        system_id,
+        connector,
+        at,
+        at + timedelta(seconds=5),
+        at + timedelta(seconds=20),
+        None,
+        status,
+        rows,
+        1,
+        1,
         SHIPBOB_ERROR if status == "failed" else None,
     )
 
@@ -93,27 +104,58 @@ def land_cycle(con: Any, cycle: int) -> None:
     for sku in KEYED_SKUS:
         for li, loc in enumerate(LOCATIONS):
             book = master_book(sku, li, cycle)
-            ns_rows.append((
-                f"erp-{at:%Y%m%d%H%M}", sku.netsuite_item, sku.sku, loc.netsuite_location,
-                loc.name, str(book.on_hand), str(book.available), str(book.committed), "0",
-                f"{sku.unit_cost:.2f}",
-            ))
+            ns_rows.append(
+                (
+                    f"erp-{at:%Y%m%d%H%M}",
+                    sku.netsuite_item,
+                    sku.sku,
+                    loc.netsuite_location,
+                    loc.name,
+                    str(book.on_hand),
+                    str(book.available),
+                    str(book.committed),
+                    "0",
+                    f"{sku.unit_cost:.2f}",
+                )
+            )
             local = (at - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S-05:00")
-            shop_rows.append((
-                f"shopify-{at:%Y%m%d%H%M}", sku.shopify_item_id, loc.shopify_location_id,
-                sku.sku, shopify_listed(sku, li, cycle), local,
-            ))
+            shop_rows.append(
+                (
+                    f"shopify-{at:%Y%m%d%H%M}",
+                    sku.shopify_item_id,
+                    loc.shopify_location_id,
+                    sku.sku,
+                    shopify_listed(sku, li, cycle),
+                    local,
+                )
+            )
         if cycle != SHIPBOB_FAILS_AT:
             on_hand = shipbob_on_hand(sku, cycle)
-            sb_rows.append((
-                f"shipbob-{at:%Y%m%d%H%M}", sku.shipbob_inventory_id, sku.name, CICERO.shipbob_fc_id,
-                SHIPBOB_FC_NAME, on_hand, 2, on_hand - 2, 0, 0,
-            ))
+            sb_rows.append(
+                (
+                    f"shipbob-{at:%Y%m%d%H%M}",
+                    sku.shipbob_inventory_id,
+                    sku.name,
+                    CICERO.shipbob_fc_id,
+                    SHIPBOB_FC_NAME,
+                    on_hand,
+                    2,
+                    on_hand - 2,
+                    0,
+                    0,
+                )
+            )
     if cycle >= 2:
-        shop_rows.append((
-            f"shopify-{at:%Y%m%d%H%M}", SKUS[5].shopify_item_id, UNMAPPED_SHOPIFY_LOCATION,
-            SKUS[5].sku, 9, at.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        ))
+        shop_rows.append(
+            (
+                f"shopify-{at:%Y%m%d%H%M}",
+                SKUS[5].shopify_item_id,
+                UNMAPPED_SHOPIFY_LOCATION,
+                SKUS[5].sku,
+                9,
+                at.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            )
+        )
     con.executemany("insert into raw.netsuite_inventory values (?,?,?,?,?,?,?,?,?,?)", ns_rows)
     con.executemany("insert into raw.shopify_inventory_levels values (?,?,?,?,?,?)", shop_rows)
     if sb_rows:
@@ -122,8 +164,11 @@ def land_cycle(con: Any, cycle: int) -> None:
         snapshot_row("erp", "netsuite_suiteql", cycle, "succeeded", len(ns_rows)),
         snapshot_row("shopify", "shopify_rest", cycle, "succeeded", len(shop_rows)),
         snapshot_row(
-            "shipbob", "shipbob", cycle,
-            "failed" if cycle == SHIPBOB_FAILS_AT else "succeeded", len(sb_rows),
+            "shipbob",
+            "shipbob",
+            cycle,
+            "failed" if cycle == SHIPBOB_FAILS_AT else "succeeded",
+            len(sb_rows),
         ),
     ]
     con.executemany("insert into raw.snapshots values (?,?,?,?,?,?,?,?,?,?,?,?)", snapshots)
