@@ -267,7 +267,8 @@ the target; FAILED means the last extraction failed (its last good snapshot is k
 
 
 def write_report(cfg: StockdriftConfig, cycle_at: datetime, path: Path) -> dict[str, Any]:
-    con = connect(cfg.warehouse_path, read_only=True)
+    # Same config as other in-process connections (dbt keeps its instance open).
+    con = connect(cfg.warehouse_path)
     try:
         page, figs = render_report(con, to_naive_utc(cycle_at))
     finally:

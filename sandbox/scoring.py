@@ -44,8 +44,9 @@ def score(con: duckdb.DuckDBPyConnection, faults: list[Any], cfg: StockdriftConf
     result = Score()
     matched: set[str] = set()
     for fault in faults:
-        hits = [e for e in exceptions if _matches(fault, e)]
-        right = [e for e in hits if e["cause"] == fault.cause]
+        # Only the same cause counts: a flood of per-key alerts for a stopped sync is noise.
+        hits = [e for e in exceptions if e["cause"] == fault.cause and _matches(fault, e)]
+        right = hits
         expected_owner = route(
             RouteInput(
                 cause=fault.cause,
@@ -69,7 +70,9 @@ def score(con: duckdb.DuckDBPyConnection, faults: list[Any], cfg: StockdriftConf
             entry["owner_ok"] = right[0]["owner_id"] == expected_owner
             (result.found if entry["owner_ok"] else result.missed).append(entry)
         else:
-            entry["raised_instead"] = sorted({e["cause"] for e in hits})
+            entry["raised_instead"] = sorted(
+                {e["cause"] for e in exceptions if e["system_id"] == fault.system_id}
+            )
             result.missed.append(entry)
     for exc in exceptions:
         if exc["fingerprint"] not in matched:

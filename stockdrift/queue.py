@@ -158,6 +158,7 @@ def apply_outcomes(
                 changes.still_open.append(fp)
                 if SEVERITY_RANK.get(f.severity, 0) > SEVERITY_RANK.get(severity, 0):
                     changes.worsened.append(fp)
+        _fold_into_incidents(con, findings.values(), at, changes)
         scopes = [o.scope for o in outcomes]
         for fp, (status, _sev, _snz, cause, system_id, location) in existing.items():
             if status == "resolved" or fp in findings:
@@ -183,6 +184,27 @@ def apply_outcomes(
         con.execute("rollback")
         raise
     return changes
+
+
+PER_KEY_DRIFT = ("oversell_risk", "sync_lag_breach")
+
+
+def _fold_into_incidents(con: duckdb.DuckDBPyConnection, findings: Iterable[Finding],
+                         at: datetime, changes: QueueChanges) -> None:
+    """One incident, not a flood: per-key drift exceptions at a system-location that is now a
+    `sync_stopped` incident are closed into it (no 'resolved' notice: nothing was fixed)."""
+    for incident in (f for f in findings if f.cause == "sync_stopped"):
+        rows = con.execute(
+            "select fingerprint, status from ops.exceptions where status <> 'resolved' "
+            "and cause in (?, ?) and system_id = ? and canonical_location = ?",
+            [*PER_KEY_DRIFT, incident.system_id, incident.canonical_location],
+        ).fetchall()
+        for fp, status in rows:
+            con.execute("update ops.exceptions set status='resolved', resolved_at=?, "
+                        "alerted_at=null where fingerprint=?", [at, fp])
+            _log(con, fp, at, status, "resolved", SYSTEM_ACTOR,
+                 f"grouped into sync_stopped incident {incident.fingerprint}")
+            changes.resolved.append(fp)
 
 
 def _require(

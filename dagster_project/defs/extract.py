@@ -1,6 +1,5 @@
 """One asset per configured system: land a snapshot of it in raw (httpx extractors)."""
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -8,7 +7,18 @@ from dagster_project.resources import StockdriftResource, cycle_time
 from stockdrift.config import StockdriftConfig
 from stockdrift.pipeline import extract_system, prepare_cycle
 
-LANDED = dg.AssetKey("landed_snapshots")
+# The warehouse tables the extraction stage writes: dbt's sources (default dagster-dbt keys).
+RAW_TABLE_BY_CONNECTOR = {
+    "netsuite_suiteql": "netsuite_inventory",
+    "shopify_rest": "shopify_inventory_levels",
+    "shipbob": "shipbob_inventory",
+}
+LANDED_KEYS = (
+    dg.AssetKey(["raw", "snapshots"]),
+    *(dg.AssetKey(["raw", t]) for t in RAW_TABLE_BY_CONNECTOR.values()),
+    dg.AssetKey(["config", "systems"]),
+    dg.AssetKey(["config", "locations"]),
+)
 
 
 def extract_key(system_id: str) -> dg.AssetKey:
@@ -52,18 +62,28 @@ def build_extract_assets(cfg: StockdriftConfig) -> list[dg.AssetsDefinition]:
 
 
 def build_landed_asset(cfg: StockdriftConfig) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=LANDED,
-        deps=[extract_key(s.id) for s in cfg.systems],
-        group_name="extract",
-        kinds={"duckdb"},
-        description="Barrier after every extraction of the cycle: writes the config as data "
-        "(config.systems, config.locations) and logs the cycle; dbt sources hang off it.",
-    )
+    all_extracts = [extract_key(s.id) for s in cfg.systems]
+
+    def deps_for(key: dg.AssetKey) -> list[dg.AssetKey]:
+        table = key.path[-1]
+        feeding = [extract_key(s.id) for s in cfg.systems
+                   if RAW_TABLE_BY_CONNECTOR.get(s.connector) == table]
+        return feeding if key.path[0] == "raw" and table != "snapshots" else all_extracts
+
+    specs = [
+        dg.AssetSpec(key, deps=deps_for(key), group_name="extract", kinds={"duckdb"},
+                     description=f"{'.'.join(key.path)} in the warehouse (dbt source)")
+        for key in LANDED_KEYS
+    ]
+
+    @dg.multi_asset(specs=specs, name="landed_snapshots")
     def landed_snapshots(context: dg.AssetExecutionContext, stockdrift: StockdriftResource):  # type: ignore[no-untyped-def]
+        """Barrier after every extraction of the cycle: writes the config as data and logs
+        the cycle; the raw tables were filled snapshot by snapshot by the extract assets."""
         config = stockdrift.load()
         at = cycle_time(context)
         prepare_cycle(config, at, context.run_id)
-        return dg.MaterializeResult(metadata={"cycle_at": at.isoformat()})
+        for key in LANDED_KEYS:
+            yield dg.MaterializeResult(asset_key=key, metadata={"cycle_at": at.isoformat()})
 
     return landed_snapshots

@@ -1,17 +1,19 @@
+from __future__ import annotations
+
 """One job and schedule per freshness target: a system is extracted as often as its
 target asks; every run rebuilds the marts, evaluates, alerts and reports."""
 
-from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import dagster as dg
 
-from dagster_project.defs.extract import LANDED, extract_key
+from dagster_project.defs.extract import LANDED_KEYS, extract_key
 from dagster_project.resources import CYCLE_TAG
 from stockdrift.config import StockdriftConfig
 
-DOWNSTREAM = dg.AssetSelection.assets(LANDED).downstream()
+DOWNSTREAM = dg.AssetSelection.assets(*LANDED_KEYS).downstream()
 
 
 def cron_for(minutes: int) -> str:
@@ -22,7 +24,7 @@ def cron_for(minutes: int) -> str:
     return "0 2 * * *"  # nightly
 
 
-def all_systems_job() -> dg.UnresolvedAssetJobDefinition:
+def all_systems_job() -> Any:
     return dg.define_asset_job(
         "monitor_cycle",
         selection=dg.AssetSelection.all(),
@@ -32,7 +34,7 @@ def all_systems_job() -> dg.UnresolvedAssetJobDefinition:
 
 def build_schedules(
     cfg: StockdriftConfig,
-) -> tuple[list[dg.UnresolvedAssetJobDefinition], list[dg.ScheduleDefinition]]:
+) -> tuple[list[Any], list[dg.ScheduleDefinition]]:
     by_target: dict[int, list[str]] = defaultdict(list)
     for system in cfg.systems:
         by_target[system.freshness_target_minutes].append(system.id)

@@ -45,3 +45,9 @@
 {% macro minutes_between(first, second) -%}
     {{ dbt.datediff(first, second, 'minute') }}
 {%- endmacro %}
+
+{% macro sync_activity_window_minutes(target_minutes) -%}
+    {#- How far back a master change still shows whether a channel is syncing: an hour, or
+        twelve freshness targets for slower systems. -#}
+    case when 12 * {{ target_minutes }} > 60 then 12 * {{ target_minutes }} else 60 end
+{%- endmacro %}

@@ -133,3 +133,20 @@ def test_worsened_severity_is_reported(
         con, [outcome([oversell(severity="critical")])], T0 + timedelta(minutes=5), cfg
     )
     assert changes.worsened == [oversell().fingerprint]
+
+
+def test_per_key_drift_folds_into_sync_stopped_incident(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig
+) -> None:
+    queue.apply_outcomes(con, [outcome([oversell("SD-1001"), oversell("SD-1002")])], T0, cfg)
+    incident = Finding("sync_stopped", "shopify", None, "EAST-DC", None, "critical", 1e4,
+                       "sync stopped", "integration down", "check the app", {})
+    scope = Scope(causes=frozenset({"sync_stopped"}))
+    changes = queue.apply_outcomes(con, [outcome([incident], scope)],
+                                   T0 + timedelta(minutes=5), cfg)
+    assert len(changes.opened) == 1 and len(changes.resolved) == 2
+    open_rows = queue.list_exceptions(con, status="active")
+    assert [r["cause"] for r in open_rows] == ["sync_stopped"]
+    reasons = {r[0] for r in con.execute("select reason from ops.exception_events "
+                                         "where to_status = 'resolved'").fetchall()}
+    assert reasons == {f"grouped into sync_stopped incident {incident.fingerprint}"}

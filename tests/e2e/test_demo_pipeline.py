@@ -34,7 +34,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
 
 @pytest.fixture(scope="module")
 def con(demo: DemoResult) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = duckdb.connect(str(demo.warehouse_path), read_only=True)
+    c = duckdb.connect(str(demo.warehouse_path))
     yield c
     c.close()
 

@@ -101,14 +101,56 @@ drift_runs as (
 
 ),
 
+observed_sequenced as (
+
+    select
+        system_id,
+        canonical_sku,
+        canonical_location,
+        cycle_at,
+        observed_qty,
+        lag(observed_qty) over (
+            partition by system_id, canonical_sku, canonical_location
+            order by cycle_at
+        ) as previous_observed_qty
+
+    from variance_history
+
+),
+
+last_observed_changes as (
+
+    -- when the system's own number last moved: a channel that moved *after* the master
+    -- changed followed it (the sync works); one that moved first led it (e.g. its own order)
+    select
+        system_id,
+        canonical_sku,
+        canonical_location,
+        max(cycle_at) as last_observed_change_at
+
+    from observed_sequenced
+    where previous_observed_qty is not null
+        and observed_qty <> previous_observed_qty
+    group by
+        system_id,
+        canonical_sku,
+        canonical_location
+
+),
+
 with_drift as (
 
     select
         current_rows.*,
+        last_observed_changes.last_observed_change_at,
         case when current_rows.within_tolerance = false then drift_runs.drift_since end
             as drift_since
 
     from current_rows
+    left join last_observed_changes
+        on current_rows.system_id = last_observed_changes.system_id
+        and current_rows.canonical_sku = last_observed_changes.canonical_sku
+        and current_rows.canonical_location = last_observed_changes.canonical_location
     left join drift_runs
         on current_rows.system_id = drift_runs.system_id
         and current_rows.canonical_sku = drift_runs.canonical_sku
@@ -174,6 +216,8 @@ final as (
         master_snapshot_id,
         master_observed_at,
         last_master_change_at,
+        last_real_master_change_at,
+        last_observed_change_at,
         variance_units,
         abs_variance_units,
         variance_pct,

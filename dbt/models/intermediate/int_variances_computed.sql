@@ -117,7 +117,10 @@ last_master_changes as (
         compared.snapshot_id,
         compared.canonical_sku,
         compared.canonical_location,
-        max(master_changes.changed_at) as last_master_change_at
+        max(master_changes.changed_at) as last_master_change_at,
+        -- the first observation of a key is not a change anyone made
+        max(case when not master_changes.is_initial then master_changes.changed_at end)
+            as last_real_master_change_at
 
     from compared
     inner join master_changes
@@ -137,6 +140,7 @@ measured as (
     select
         compared.*,
         last_master_changes.last_master_change_at,
+        last_master_changes.last_real_master_change_at,
         compared.observed_qty - compared.expected_qty as variance_units,
         abs(compared.observed_qty - compared.expected_qty) as abs_variance_units,
         case
@@ -177,6 +181,7 @@ final as (
         unit_cost,
         compared_value_kind,
         last_master_change_at,
+        last_real_master_change_at,
         channel_buffer,
         observed_qty,
         expected_qty,

@@ -2,6 +2,16 @@
 -- settled drift. Many at once is one `sync_stopped` incident, not a flood of key alerts.
 -- Only rows that can be judged count (not suppressed by a failed, stale or master-less
 -- extraction).
+--
+-- drift_share is measured among the location's *active* keys: those in settled drift plus
+-- those whose master really changed within the look-back window and whose own number then
+-- followed (moved in a later snapshot) and now matches. A channel-led change (an order on
+-- the channel that the master imports) proves nothing about the push, so it is not counted. A stopped
+-- sync drives it towards 1 within a cycle or two; a healthy channel keeps it near 0. (A share
+-- of all keys would take hours to cross a threshold on a large catalog.)
+-- sync_stop_forming: the share is over the threshold and 2 or more, but fewer than
+-- sync_stopped_min_keys,
+-- keys drift yet; fct_variance holds those keys' alerts (up to four targets) instead of paging per key.
 with
 
 current_variances as (
@@ -30,6 +40,17 @@ per_location as (
         count(
             case when base_suppression_reason is null and is_settled then 1 end
         ) as keys_settled_drift,
+        count(
+            case
+                when base_suppression_reason is null
+                    and within_tolerance
+                    and last_real_master_change_at is not null
+                    and last_observed_change_at > last_real_master_change_at
+                    and {{ minutes_between('last_real_master_change_at', cycle_at()) }}
+                        <= {{ sync_activity_window_minutes('freshness_target_minutes') }}
+                    then 1
+            end
+        ) as keys_recently_synced,
         min(
             case when base_suppression_reason is null and is_settled then drift_since end
         ) as drift_since
@@ -38,6 +59,18 @@ per_location as (
     group by
         system_id,
         canonical_location
+
+),
+
+shares as (
+
+    select
+        system_id,
+        canonical_location,
+        cast(keys_settled_drift as {{ dbt.type_float() }})
+            / nullif(keys_settled_drift + keys_recently_synced, 0) as drift_share
+
+    from per_location
 
 ),
 
@@ -65,14 +98,21 @@ final as (
         per_location.keys_observed,
         per_location.keys_compared,
         per_location.keys_settled_drift,
-        cast(per_location.keys_settled_drift as {{ dbt.type_float() }})
-            / nullif(per_location.keys_compared, 0) as drift_share,
+        per_location.keys_recently_synced,
+        shares.drift_share,
         coalesce(
             per_location.keys_settled_drift >= systems.sync_stopped_min_keys
-            and cast(per_location.keys_settled_drift as {{ dbt.type_float() }})
-                / nullif(per_location.keys_compared, 0) >= systems.sync_stopped_share,
+            and shares.drift_share >= systems.sync_stopped_share,
             false
         ) as sync_stopped,
+        coalesce(
+            -- one drifting key alone is a key problem, alerted at once; two or more with no
+            -- sign of a working sync may be the start of an incident
+            per_location.keys_settled_drift >= 2
+            and per_location.keys_settled_drift < systems.sync_stopped_min_keys
+            and shares.drift_share >= systems.sync_stopped_share,
+            false
+        ) as sync_stop_forming,
         systems.sync_stopped_min_keys,
         systems.sync_stopped_share,
         {{ cycle_at() }} as cycle_at,
@@ -80,6 +120,9 @@ final as (
         settled_examples.example_skus
 
     from per_location
+    inner join shares
+        on per_location.system_id = shares.system_id
+        and per_location.canonical_location = shares.canonical_location
     inner join systems
         on per_location.system_id = systems.system_id
     left join settled_examples

@@ -21,7 +21,15 @@ suppressed as (
         current_variances.*,
         coalesce(
             current_variances.base_suppression_reason,
-            case when system_drift.sync_stopped then 'sync_stopped' end
+            case when system_drift.sync_stopped then 'sync_stopped' end,
+            -- an incident may be forming: hold per-key alerts up to four target periods
+            case
+                when system_drift.sync_stop_forming
+                    and current_variances.is_settled
+                    and {{ minutes_between('current_variances.drift_since', cycle_at()) }}
+                        < 4 * current_variances.freshness_target_minutes
+                    then 'sync_stop_forming'
+            end
         ) as suppression_reason
 
     from current_variances
