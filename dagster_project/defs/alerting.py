@@ -1,6 +1,5 @@
 """Route, render and deliver alerts through the outbox (Slack, or a file when no token)."""
 
-
 from collections.abc import Iterator
 from typing import Any
 

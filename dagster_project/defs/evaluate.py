@@ -1,7 +1,6 @@
 """Great Expectations decides: suites over the marts, failing rows become the exception
 queue. Each suite is also an asset check, so failures show in the Dagster UI."""
 
-
 from collections.abc import Iterator, Sequence
 from typing import Any
 

@@ -1,6 +1,5 @@
 """One asset per configured system: land a snapshot of it in raw (httpx extractors)."""
 
-
 import dagster as dg
 
 from dagster_project.resources import StockdriftResource, cycle_time
@@ -66,13 +65,21 @@ def build_landed_asset(cfg: StockdriftConfig) -> dg.AssetsDefinition:
 
     def deps_for(key: dg.AssetKey) -> list[dg.AssetKey]:
         table = key.path[-1]
-        feeding = [extract_key(s.id) for s in cfg.systems
-                   if RAW_TABLE_BY_CONNECTOR.get(s.connector) == table]
+        feeding = [
+            extract_key(s.id)
+            for s in cfg.systems
+            if RAW_TABLE_BY_CONNECTOR.get(s.connector) == table
+        ]
         return feeding if key.path[0] == "raw" and table != "snapshots" else all_extracts
 
     specs = [
-        dg.AssetSpec(key, deps=deps_for(key), group_name="extract", kinds={"duckdb"},
-                     description=f"{'.'.join(key.path)} in the warehouse (dbt source)")
+        dg.AssetSpec(
+            key,
+            deps=deps_for(key),
+            group_name="extract",
+            kinds={"duckdb"},
+            description=f"{'.'.join(key.path)} in the warehouse (dbt source)",
+        )
         for key in LANDED_KEYS
     ]
 

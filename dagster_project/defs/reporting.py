@@ -1,6 +1,5 @@
 """The leadership report as an asset: one self-contained HTML file per cycle."""
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -1,8 +1,7 @@
-from __future__ import annotations
-
 """One job and schedule per freshness target: a system is extracted as often as its
 target asks; every run rebuilds the marts, evaluates, alerts and reports."""
 
+from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any

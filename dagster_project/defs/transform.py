@@ -7,11 +7,10 @@ therefore runs dbt in-process and reports each model's materialization to Dagste
 Unit tests run in CI (`tests/dbt`), not every cycle.
 """
 
-
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping  # noqa: F401
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -80,8 +79,15 @@ def run_dbt_build(cycle_at: str) -> list[Any]:
     """`dbt build` for one cycle, in-process; returns dbt's node results."""
     from dbt.cli.main import dbtRunner
 
-    args = ["build", "--vars", dbt_vars(cycle_at), "--exclude-resource-type", "unit_test",
-            "--quiet", *DBT_ARGS]
+    args = [
+        "build",
+        "--vars",
+        dbt_vars(cycle_at),
+        "--exclude-resource-type",
+        "unit_test",
+        "--quiet",
+        *DBT_ARGS,
+    ]
     result = dbtRunner(manifest=parsed_manifest()).invoke(args)
     nodes = list(getattr(result.result, "results", None) or [])
     failed = [r for r in nodes if str(r.status) in {"error", "fail", "skipped"}]
@@ -112,8 +118,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             if key in selected:
                 yield dg.MaterializeResult(
                     asset_key=key,
-                    metadata={"execution_time_s": round(float(node.execution_time), 3),
-                              "status": str(node.status), "cycle_at": at},
+                    metadata={
+                        "execution_time_s": round(float(node.execution_time), 3),
+                        "status": str(node.status),
+                        "cycle_at": at,
+                    },
                 )
 
     return stockdrift_dbt
@@ -121,5 +130,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 def dbt_resource() -> DbtCliResource:
     """For ad-hoc `dbt` use from Dagster (e.g. docs); cycles run dbt in-process."""
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_DIR),
-                          dbt_executable=dbt_executable())
+    return DbtCliResource(
+        project_dir=dbt_project(), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+    )

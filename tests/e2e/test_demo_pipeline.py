@@ -26,8 +26,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
     out = tmp_path_factory.mktemp("demo-out")
     console = Console(file=open(out / "console.txt", "w"), width=160)  # noqa: SIM115
     try:
-        yield run_demo(cycles=12, seed=7, out_dir=out, example=ROOT / "stockdrift.example.yml",
-                       console=console)
+        yield run_demo(
+            cycles=12, seed=7, out_dir=out, example=ROOT / "stockdrift.example.yml", console=console
+        )
     finally:
         console.file.close()
 
@@ -41,22 +42,31 @@ def con(demo: DemoResult) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def test_every_cycle_ran_through_dagster(demo: DemoResult, con: duckdb.DuckDBPyConnection) -> None:
     assert demo.failed_runs == 0
-    snaps = con.execute("select system_id, count(*), count(*) filter (where status='succeeded') "
-                        "from raw.snapshots group by 1 order by 1").fetchall()
+    snaps = con.execute(
+        "select system_id, count(*), count(*) filter (where status='succeeded') "
+        "from raw.snapshots group by 1 order by 1"
+    ).fetchall()
     assert snaps == [("erp", 12, 12), ("shipbob", 12, 12), ("shopify", 12, 12)]
-    runs = con.execute("select count(*) from ops.cycles where status = 'running' "
-                       "or status = 'succeeded'").fetchone()
+    runs = con.execute(
+        "select count(*) from ops.cycles where status = 'running' or status = 'succeeded'"
+    ).fetchone()
     assert runs == (12,)
 
 
-def test_injected_faults_found_with_right_cause_and_owner(demo: DemoResult,
-                                                          con: duckdb.DuckDBPyConnection) -> None:
+def test_injected_faults_found_with_right_cause_and_owner(
+    demo: DemoResult, con: duckdb.DuckDBPyConnection
+) -> None:
     cfg = load_config(demo.config_path)
     result = score(con, demo.world.ground_truth(), cfg)
     assert result.missed == []
     causes = sorted(f["cause"] for f in result.found)
-    assert causes == ["oversell_risk", "sync_stopped", "unmapped_sku", "unmapped_sku",
-                      "unmapped_sku"]
+    assert causes == [
+        "oversell_risk",
+        "sync_stopped",
+        "unmapped_sku",
+        "unmapped_sku",
+        "unmapped_sku",
+    ]
     assert result.false_alarms == []
 
 
@@ -69,13 +79,16 @@ def test_in_flight_differences_never_alert(con: duckdb.DuckDBPyConnection) -> No
     assert causes <= {"sync_stopped", "oversell_risk", "unmapped_sku"}
 
 
-def test_alerts_went_to_the_file_sink_once(demo: DemoResult, con: duckdb.DuckDBPyConnection) -> None:
+def test_alerts_went_to_the_file_sink_once(
+    demo: DemoResult, con: duckdb.DuckDBPyConnection
+) -> None:
     lines = (demo.warehouse_path.parent / "alerts.jsonl").read_text().splitlines()
     alerts = [json.loads(line) for line in lines]
     ids = [a["alert_id"] for a in alerts]
     assert len(ids) == len(set(ids)) > 0
-    outbox = con.execute("select count(*), count(*) filter (where status='sent') "
-                         "from ops.alert_outbox").fetchone()
+    outbox = con.execute(
+        "select count(*), count(*) filter (where status='sent') from ops.alert_outbox"
+    ).fetchone()
     assert outbox == (len(ids), len(ids))
     owners = {a["owner_id"] for a in alerts}
     assert {"ecommerce", "data-team"} <= owners
