@@ -232,9 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Command groups that live in their own modules: each exposes
+# `register(subparsers) -> dict[str, handler]`.
+EXTENSIONS: tuple[str, ...] = ()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import importlib
+
     console = Console()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
     handlers = {
         "demo": cmd_demo,
         "run": cmd_run,
@@ -242,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "dev": cmd_dev,
     }
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for module in EXTENSIONS:
+        handlers.update(importlib.import_module(module).register(sub))
+    args = parser.parse_args(argv)
     try:
         return handlers[args.command](args, console)
     except ConfigError as exc:

@@ -30,8 +30,9 @@ def to_finding(row: dict[str, Any]) -> Finding:
         severity_score=10_000.0 + float(row["keys_settled_drift"] or 0),
         title=(
             f"Sync to {row['system_id']} at {row['canonical_location']} looks stopped: "
-            f"{row['keys_settled_drift']} of {row['keys_compared']} SKUs ({share:.0%}) "
-            "are behind the master"
+            f"{row['keys_settled_drift']} of {row['keys_compared']} SKUs are behind the master "
+            f"and only {row['keys_recently_synced']} recently changed SKUs followed it "
+            f"({share:.0%} of active SKUs lagging)"
         ),
         probable_cause=(
             "Many keys drifted at once while the master kept changing: the integration "
@@ -44,6 +45,7 @@ def to_finding(row: dict[str, Any]) -> Finding:
         evidence={
             "keys_compared": row["keys_compared"],
             "keys_settled_drift": row["keys_settled_drift"],
+            "keys_recently_synced": row["keys_recently_synced"],
             "drift_share": share,
             "drift_since": iso(row["drift_since"]),
             "example_skus": row["example_skus"],
