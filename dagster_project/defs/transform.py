@@ -39,10 +39,20 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
 
 
-def _parse() -> Any:
+@cache
+def runtime_target_path() -> str:
+    """Per-process dbt target dir: concurrent processes (tests, a demo, the UI) never write
+    the same partial-parse and run-result files."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="stockdrift-dbt-target-")
+
+
+def _parse(target_path: str | None = None) -> Any:
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(["parse", "--quiet", *DBT_ARGS])
+    extra = ["--target-path", target_path] if target_path else []
+    result = dbtRunner().invoke(["parse", "--quiet", *DBT_ARGS, *extra])
     if not result.success:
         raise DbtBuildError(f"dbt parse failed in {DBT_DIR}: {result.exception}")
     return result.result
@@ -59,7 +69,7 @@ def dbt_project() -> DbtProject:
 @cache
 def parsed_manifest() -> Any:
     """Parsed once per process; dbt applies per-invocation --vars on top of it."""
-    return _parse()
+    return _parse(runtime_target_path())
 
 
 class StockdriftTranslator(DagsterDbtTranslator):
@@ -86,6 +96,8 @@ def run_dbt_build(cycle_at: str) -> list[Any]:
         "--exclude-resource-type",
         "unit_test",
         "--quiet",
+        "--target-path",
+        runtime_target_path(),
         *DBT_ARGS,
     ]
     result = dbtRunner(manifest=parsed_manifest()).invoke(args)
