@@ -75,6 +75,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import dagster as dg
 
     from dagster_project.definitions import build_definitions
+    from dagster_project.demo import QUIET
     from dagster_project.resources import CYCLE_TAG
 
     cfg = load_config(args.config)
@@ -88,6 +89,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
         tags={CYCLE_TAG: cycle_at.isoformat()},
+        run_config=QUIET,
         raise_on_error=False,
     )
     console.print(

@@ -25,6 +25,8 @@ from sandbox.world import World
 from stockdrift.clock import ManualClock
 
 DEMO_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+# Dagster logs every step at DEBUG on the console; the summary is the readable output.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN"}
 
 
@@ -97,7 +99,8 @@ def run_demo(
             clock.set(cycle_at)
             t0 = time.perf_counter()
             result = job.execute_in_process(
-                instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()}, raise_on_error=False
+                instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()},
+                run_config=QUIET, raise_on_error=False
             )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
