@@ -26,6 +26,7 @@ _ICON = {
     "critical": ":rotating_light:", "high": ":red_circle:", "medium": ":large_orange_circle:",
     "low": ":large_yellow_circle:",
 }
+_KIND_ICON = {"resolved": ":white_check_mark:", "heartbeat": ":green_heart:"}
 
 Block = dict[str, Any]
 
@@ -79,7 +80,7 @@ def when(value: datetime | None) -> str:
 
 
 def _header(msg: AlertMessage) -> Block:
-    icon = ":white_check_mark:" if msg.kind == "resolved" else _ICON.get(msg.severity, "")
+    icon = _KIND_ICON.get(msg.kind) or _ICON.get(msg.severity, "")
     # plain_text is never parsed for mentions or links, so it is not entity-escaped.
     text = fit_plain(f"{icon} {msg.title}".strip(), MAX_HEADER)
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}

@@ -28,7 +28,7 @@ _PER_CYCLE_KINDS = frozenset({"reminder", "digest"})
 _CONNECTOR_NAMES = {"netsuite_suiteql": "NetSuite", "shopify_rest": "Shopify", "shipbob": "ShipBob"}
 _KIND_PREFIX = {
     "opened": "", "resolved": "Resolved: ", "escalated": "Escalated: ",
-    "reminder": "Still open: ", "digest": "Digest: ",
+    "reminder": "Still open: ", "digest": "Digest: ", "worsened": "Worse: ",
 }
 # What is wrong, in words. {sys} system name, {for_n} " for 3 SKUs", {where} " at East DC".
 _CAUSE_TEXT = {
@@ -50,7 +50,7 @@ _CAUSE_TEXT = {
     "channel_edited_directly": "{sys} stock was edited directly, not by the master{for_n}{where}",
     "unexplained_increase": "{sys} stock rose with no receipt or return{for_n}{where}",
     "incoming_stuck": "{sys} shows incoming stock no open purchase order explains{for_n}{where}",
-    "alert_delivery_failed": "{sys}: {n_raw} alert{s} could not be delivered",
+    "alert_delivery_failed": "{sys} alerts cannot be delivered to {n_raw} owner{s}",
 }
 
 
@@ -125,6 +125,8 @@ def _message(
         "locations": sorted({r["canonical_location"] for r in rows if r.get("canonical_location")}),
         "worst": _evidence(top),
         "routing": decision.reason if decision else "",
+        # What each exception's severity was when this went out ("materially worse" later).
+        "severities": {r["fingerprint"]: r["severity"] for r in rows},
     }
     return AlertMessage(
         alert_id=alert_id_for(kind, owner, cause, system, id_parts, cycle_at),

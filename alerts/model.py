@@ -13,7 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast, get_args
 
-AlertKind = Literal["opened", "resolved", "escalated", "reminder", "digest"]
+AlertKind = Literal[
+    "opened", "resolved", "escalated", "reminder", "digest", "worsened", "heartbeat"
+]
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 
 

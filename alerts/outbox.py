@@ -6,8 +6,9 @@
 - `begin_attempt` counts an attempt *before* the send is made, so after a crash between
   the send and `mark_sent` the row shows attempts > 0 and no ts: the deliverer then asks
   the sender whether it already went out before sending again.
-- `mark_failed` keeps the row pending until `max_attempts`, then marks it failed; rows are
-  never deleted.
+- `mark_failed` keeps the row pending until `max_attempts`, then marks it failed (its owner
+  becomes an `alert_delivery_failed` exception); failed rows are still retried every cycle
+  and rows are never deleted.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from alerts.model import AlertMessage
 from stockdrift.clock import to_naive_utc
 
 MAX_ATTEMPTS = 5
-_KIND_ORDER = "case kind when 'opened' then 0 when 'escalated' then 1 when 'reminder' then 2 " \
-    "when 'digest' then 3 else 4 end"
+_KIND_ORDER = (
+    "case kind when 'opened' then 0 when 'worsened' then 1 when 'escalated' then 2 "
+    "when 'reminder' then 3 when 'digest' then 4 else 5 end"
+)
+# `failed` = attempts exhausted: its owner gets an alert_delivery_failed exception, and the
+# row is still retried every cycle, so it is delivered once Slack or the config is fixed.
+UNSENT = "status in ('pending', 'failed')"
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,21 @@ def enqueue(
     return len(new)
 
 
-def pending_rows(con: duckdb.DuckDBPyConnection) -> list[OutboxRow]:
-    """Pending rows in delivery order: oldest first, openings before their follow-ups."""
+def pending_rows(
+    con: duckdb.DuckDBPyConnection, only: Sequence[str] | None = None
+) -> list[OutboxRow]:
+    """Unsent rows (pending or failed) in delivery order: oldest first, openings before their
+    follow-ups. `only` restricts to these alert ids."""
+    where, params = UNSENT, []
+    if only is not None:
+        if not only:
+            return []
+        where += f" and alert_id in ({','.join('?' * len(only))})"
+        params = list(only)
     rows = con.execute(
         "select message, created_at, attempts, status, slack_ts, delivered_to, last_error "
-        f"from ops.alert_outbox where status = 'pending' order by created_at, {_KIND_ORDER}, "
-        "alert_id"
+        f"from ops.alert_outbox where {where} order by created_at, {_KIND_ORDER}, alert_id",
+        params,
     ).fetchall()
     return [
         OutboxRow(AlertMessage.from_json(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows
@@ -134,7 +149,7 @@ def mark_failed(
     step = 0 if counted else 1
     row = con.execute(
         "update ops.alert_outbox set attempts = attempts + ?, "
-        "last_error = ?, status = case when attempts + ? >= ? then 'failed' else 'pending' end "
+        "last_error = ?, status = case when attempts + ? >= ? then 'failed' else status end "
         "where alert_id = ? returning status",
         [step, f"{_naive(at).isoformat(sep=' ')}: {error}", step, max_attempts, alert_id],
     ).fetchone()

@@ -2,6 +2,7 @@
 
 Order of precedence, so a person can predict the owner from the config alone:
 1. mapping causes (unmapped SKU/location) go to `routing.mapping_owner`;
+   the alert path's own failures (`alert_delivery_failed`) go to `routing.default_owner`;
 2. the first rule whose `when` matches (an empty list matches anything);
 3. `routing.default_owner`.
 """
@@ -11,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
-from stockdrift.config import CAUSES, MAPPING_CAUSES, RouteRule, StockdriftConfig
+from stockdrift.config import CAUSES, MAPPING_CAUSES, ConfigError, RouteRule, StockdriftConfig
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
+# The alert path watching itself: never routed by rules, which might point back at the
+# very channel that is failing.
+SELF_CAUSES: frozenset[str] = frozenset({"alert_delivery_failed"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,13 @@ def route(item: RouteInput, cfg: StockdriftConfig) -> RouteDecision:
             f"routing.mapping_owner '{owner}'"
         )
         return _decision(cfg, owner, "mapping_owner", reason, None)
+    if item.cause in SELF_CAUSES:
+        owner = cfg.routing.default_owner
+        reason = (
+            f"cause={item.cause} is the alert path failing, so it goes to "
+            f"routing.default_owner '{owner}'"
+        )
+        return _decision(cfg, owner, "default_owner", reason, None)
     for rule in cfg.routing.rules:
         if _matches(rule, item):
             reason = f"rule '{rule.name}' matched {_describe_match(rule, item)}"
@@ -53,6 +64,33 @@ def route(item: RouteInput, cfg: StockdriftConfig) -> RouteDecision:
         f"routing.default_owner '{owner}'"
     )
     return _decision(cfg, owner, "default_owner", reason, None)
+
+
+def explain(item: RouteInput, cfg: StockdriftConfig) -> list[str]:
+    """Every step of the decision in order: why each earlier rule did not match."""
+    if item.cause in MAPPING_CAUSES:
+        return [f"cause={item.cause} is a mapping cause: routing.mapping_owner, rules not read"]
+    if item.cause in SELF_CAUSES:
+        return [f"cause={item.cause} is the alert path itself: routing.default_owner"]
+    lines = []
+    for i, rule in enumerate(cfg.routing.rules):
+        misses = _misses(rule, item)
+        if not misses:
+            lines.append(f"rules[{i}] '{rule.name}': MATCHED {_describe_match(rule, item)}")
+            return lines
+        lines.append(f"rules[{i}] '{rule.name}': no, {'; '.join(misses)}")
+    lines.append("no rule matched: routing.default_owner")
+    return lines
+
+
+def require_valid_routes(cfg: StockdriftConfig, source: str = "config") -> None:
+    """Fail at start, naming every routing problem, rather than misroute alerts later."""
+    problems = validate_routes(cfg)
+    if problems:
+        raise ConfigError(
+            f"{source}: routing does not reach an owner for everything it must route:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def validate_routes(cfg: StockdriftConfig) -> list[str]:
@@ -125,6 +163,20 @@ def _matches(rule: RouteRule, item: RouteInput) -> bool:
         and (not when.causes or item.cause in when.causes)
         and (not when.severities or item.severity in when.severities)
     )
+
+
+def _misses(rule: RouteRule, item: RouteInput) -> list[str]:
+    when = rule.when
+    return [
+        f"{name}={value or '-'} not in {allowed}"
+        for name, value, allowed in (
+            ("system", item.system_id, when.systems),
+            ("location", item.location, when.locations),
+            ("cause", item.cause, when.causes),
+            ("severity", item.severity, when.severities),
+        )
+        if allowed and value not in allowed
+    ]
 
 
 def _describe_match(rule: RouteRule, item: RouteInput) -> str:

@@ -50,7 +50,22 @@ _HINTS = {
     "is_archived": "the channel is archived; point the owner at a live channel",
     "users_not_found": "no Slack user has this e-mail; fix owners.<owner>.slack",
     "ratelimited": "still rate limited after retries; the next cycle retries",
+    "server_error": "Slack kept answering HTTP 5xx after retries; the next cycle retries",
+    "unreachable": "Slack could not be reached; check the network and slack.base_url",
+    "no_channel_for_user_group": "make routing.default_owner a channel, user or e-mail",
 }
+# Errors that say Slack as a whole (or our token) is failing, not one owner's channel: the
+# deliverer stops for this cycle instead of burning every row's attempts on one outage.
+WORKSPACE_ERRORS = frozenset({
+    "unreachable", "server_error", "internal_error", "fatal_error", "service_unavailable",
+    "request_timeout", "ratelimited", "invalid_auth", "not_authed", "account_inactive",
+    "token_revoked", "token_expired",
+})
+
+
+def hint_for(error: str, owner_id: str = "<owner>") -> str:
+    """The fix a person can apply for a Slack error code ('' if none is known)."""
+    return _HINTS.get(error, "").replace("<owner>", owner_id)
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,9 @@ class SlackSender:
         self._wait_for_pace(kwargs["channel"])
         resp = self._call(msg, kwargs["channel"], lambda: self._client.chat_postMessage(**kwargs))
         log.info("alert %s sent to %s (ts %s)", msg.alert_id, resp["channel"], resp["ts"])
-        if msg.kind == "resolved" and "thread_ts" in kwargs and thread is not None:
+        # Edit the parent only once everything it reported is resolved (the stage says so).
+        closes = bool(msg.evidence.get("closes_parent", True))
+        if msg.kind == "resolved" and closes and "thread_ts" in kwargs and thread is not None:
             self._mark_parent_resolved(msg, thread)
         return Delivery(str(resp["channel"]), str(resp["ts"]))
 
@@ -210,14 +227,16 @@ class SlackSender:
             return request()
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error")) if exc.response else "unknown"
-            status = exc.response.status_code if exc.response is not None else "?"
+            status = exc.response.status_code if exc.response is not None else 0
+            if isinstance(status, int) and status >= 500 and error not in WORKSPACE_ERRORS:
+                error = "server_error"
             raise self._error(msg, channel, error, f"Slack error {error} (HTTP {status})") from None
         except (URLError, OSError) as exc:
             raise self._error(msg, channel, "unreachable",
                               f"could not reach Slack at {self._base_url}: {exc}") from None
 
     def _error(self, msg: AlertMessage, channel: str, error: str, what: str) -> DeliveryError:
-        hint = _HINTS.get(error, "").replace("<owner>", msg.owner_id)
+        hint = hint_for(error, msg.owner_id)
         text = (
             f"alert {msg.alert_id} for owner '{msg.owner_id}' in channel {channel}: {what}"
             + (f"; {hint}" if hint else "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -75,8 +74,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import dagster as dg
 
     from dagster_project.definitions import build_definitions
-    from dagster_project.demo import QUIET
-    from dagster_project.resources import CYCLE_TAG
+    from dagster_project.resources import CYCLE_TAG, QUIET
 
     cfg = load_config(args.config)
     home = Path(os.environ.get("DAGSTER_HOME", Path(cfg.out_dir) / "dagster_home")).resolve()
@@ -97,59 +95,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         f"(run {result.run_id})"
     )
     return 0 if result.success else 1
-
-
-def cmd_exceptions(args: argparse.Namespace, console: Console) -> int:
-    from stockdrift import queue
-
-    cfg = load_config(args.config)
-    with open_warehouse(cfg.warehouse_path) as con:
-        if args.action == "list":
-            rows = queue.list_exceptions(
-                con, status=args.status, owner=args.owner, system=args.system, cause=args.cause
-            )
-            table = Table(title=f"Exceptions ({args.status})")
-            for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "title"):
-                table.add_column(col)
-            for r in rows:
-                table.add_row(
-                    r["fingerprint"][:10],
-                    r["status"],
-                    r["severity"],
-                    r["cause"],
-                    r["system_id"] or "—",
-                    r["owner_id"],
-                    r["title"],
-                )
-            console.print(table)
-            return 0
-        if args.action == "show":
-            rows = [
-                r
-                for r in queue.list_exceptions(con, status="all")
-                if r["fingerprint"].startswith(args.fingerprint)
-            ]
-            if len(rows) != 1:
-                console.print(f"[red]{len(rows)} exceptions match {args.fingerprint!r}[/]")
-                return 1
-            row = rows[0]
-            console.print_json(json.dumps(row, default=str))
-            events = con.execute(
-                "select occurred_at, from_status, to_status, actor, reason from "
-                "ops.exception_events where fingerprint = ? order by occurred_at",
-                [row["fingerprint"]],
-            ).fetchall()
-            for at, old, new, actor, reason in events:
-                console.print(f"{at:%Y-%m-%d %H:%M}  {old or '—'} -> {new}  by {actor}: {reason}")
-            return 0
-        now = datetime.now(UTC)
-        status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
-        until = now + args.for_ if args.action == "snooze" else None
-        full = queue.transition(
-            con, args.fingerprint, status, args.actor, args.reason, now, cfg, snoozed_until=until
-        )
-        console.print(f"{full}: {status} by {args.actor}")
-    return 0
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
@@ -208,23 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one monitoring cycle against the configured systems")
     run.add_argument("--config", default=DEFAULT_CONFIG)
     run.add_argument("--cycle-at", help="ISO time of the cycle (default: now)")
-    exc = sub.add_parser("exceptions", help="work the exception queue")
-    exc.add_argument("--config", default=DEFAULT_CONFIG)
-    acts = exc.add_subparsers(dest="action", required=True)
-    lst = acts.add_parser("list")
-    lst.add_argument(
-        "--status", default="active", help="open|acknowledged|snoozed|resolved|active|all"
-    )
-    for flag in ("--owner", "--system", "--cause"):
-        lst.add_argument(flag)
-    acts.add_parser("show").add_argument("fingerprint")
-    for action in ("ack", "snooze", "resolve"):
-        p = acts.add_parser(action)
-        p.add_argument("fingerprint")
-        p.add_argument("--actor", required=True, help="owner id acting (checked against config)")
-        p.add_argument("--reason", required=True)
-        if action == "snooze":
-            p.add_argument("--for", dest="for_", type=_duration, required=True)
     rep = sub.add_parser("report", help="write the HTML drift and freshness report")
     rep.add_argument("--config", default=DEFAULT_CONFIG)
     rep.add_argument("--output")
@@ -236,7 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Command groups that live in their own modules: each exposes
 # `register(subparsers) -> dict[str, handler]`.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "dagster_project.cli_queue",  # exceptions list|show|ack|snooze|resolve
+    "dagster_project.cli_routes",  # routes explain|preview|validate
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "demo": cmd_demo,
         "run": cmd_run,
-        "exceptions": cmd_exceptions,
         "report": cmd_report,
         "dev": cmd_dev,
     }

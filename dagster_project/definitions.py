@@ -17,6 +17,7 @@ from dagster_project.defs.reporting import drift_report
 from dagster_project.defs.schedules import all_systems_job, build_schedules
 from dagster_project.defs.transform import build_dbt_assets, dbt_resource
 from dagster_project.resources import StockdriftResource
+from alerts.routing import require_valid_routes
 from stockdrift.config import load_config
 
 DEFAULT_CONFIG = "stockdrift.example.yml"
@@ -25,6 +26,7 @@ DEFAULT_CONFIG = "stockdrift.example.yml"
 def build_definitions(config_path: str | None = None) -> dg.Definitions:
     path = config_path or os.environ.get("STOCKDRIFT_CONFIG", DEFAULT_CONFIG)
     cfg = load_config(path)
+    require_valid_routes(cfg, path)  # fail at load, naming every unroutable case
     dbt_defs = build_dbt_assets()
     jobs, schedules = build_schedules(cfg)
     return dg.Definitions(

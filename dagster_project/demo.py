@@ -19,14 +19,12 @@ import dagster as dg
 import yaml
 from rich.console import Console
 
-from dagster_project.resources import CYCLE_TAG
+from dagster_project.resources import CYCLE_TAG, QUIET
 from sandbox.serve import SANDBOX_TOKENS, SandboxServers
 from sandbox.world import World
 from stockdrift.clock import ManualClock
 
 DEMO_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-# Dagster logs every step at DEBUG on the console; the summary is the readable output.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN"}
 
 

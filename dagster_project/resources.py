@@ -10,6 +10,8 @@ from stockdrift.clock import Clock, ManualClock, WallClock, parse_utc
 from stockdrift.config import StockdriftConfig, load_config
 
 CYCLE_TAG = "stockdrift/cycle_at"
+# Dagster logs every step at DEBUG on the console; our summary is the readable output.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class StockdriftResource(dg.ConfigurableResource):  # type: ignore[type-arg]

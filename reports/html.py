@@ -1,11 +1,13 @@
-"""Self-contained HTML drift and freshness report for leadership.
+"""Self-contained HTML drift and freshness report for leadership, for one period.
 
-Charts are plotly figures with plotly.js inlined once, so the file opens with no network.
-Every string that comes from data is escaped (a SKU named `<script>` renders as text).
+plotly.js is inlined once, so the file opens with no network. Every string from data is
+escaped (a SKU named `<script>` renders as text); key figures carry `data-kpi`/`data-value`
+attributes and tables `id`/`data-col`, so a browser test can read exactly what is shown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -15,264 +17,245 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from stockdrift.clock import to_naive_utc
+from reports import charts
+from reports.data import ReportData, Rows, collect, export
+from reports.period import Period
 from stockdrift.config import StockdriftConfig
 from stockdrift.warehouse import connect
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2933}
 h1{margin-bottom:0} .sub{color:#52606d;margin-top:4px}
+.glance{background:#f5f7fa;border-radius:8px;padding:12px 20px;max-width:980px}
+.glance li{margin:4px 0}
 .kpis{display:flex;gap:16px;flex-wrap:wrap;margin:20px 0}
 .kpi{border:1px solid #d9e2ec;border-radius:8px;padding:12px 16px;min-width:170px}
 .kpi .v{font-size:28px;font-weight:600} .kpi .l{color:#52606d;font-size:13px}
+.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+.chart{flex:1 1 520px;min-width:420px}
 table{border-collapse:collapse;margin:8px 0 20px} th,td{border-bottom:1px solid #e4e7eb;
 padding:6px 10px;text-align:left;font-size:14px} th{background:#f5f7fa}
 .bad{color:#b42318;font-weight:600} .ok{color:#067647} p.note{color:#52606d;max-width:900px}
 """
 
-
-def _query(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> list[dict[str, Any]]:
-    try:
-        cur = con.execute(sql, params or [])
-    except duckdb.CatalogException:
-        return []
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+Column = tuple[str, str]
 
 
-def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
-    if not rows:
-        return "<p class='note'>Nothing to show.</p>"
-    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
-    body = []
-    for row in rows:
-        cells = "".join(f"<td>{escape(_fmt(row.get(key)))}</td>" for key, _ in columns)
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """How a value is shown: the browser test reads numbers back through this same shape."""
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
-def _figure_div(fig: go.Figure, div_id: str) -> str:
-    fig.update_layout(margin={"l": 40, "r": 20, "t": 40, "b": 40}, height=320)
-    html: str = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
-    return html
+def table(name: str, rows: Rows, columns: list[Column], empty: str = "Nothing to show.") -> str:
+    if not rows:
+        return f"<p class='note' id='t-{name}-empty'>{escape(empty)}</p>"
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td data-col='{escape(key)}'>{escape(fmt(row.get(key)))}</td>" for key, _ in columns
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table id='t-{name}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def collect_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    acc = _query(
-        con,
-        """select count(*) as keys, count(*) filter (where within_tolerance) as ok,
-        coalesce(sum(abs_variance_units) filter (where direction='overstated' and is_settled), 0)
-            as over_units,
-        coalesce(sum(abs_variance_units) filter (where direction='understated' and is_settled), 0)
-            as under_units,
-        coalesce(sum(value_at_risk) filter (where is_settled), 0) as value_at_risk
-        from marts.fct_variance where not is_suppressed""",
-    )
-    a = acc[0] if acc else {}
-    keys = int(a.get("keys") or 0)
-    late = _query(
-        con,
-        "select count(*) as n from marts.fct_system_freshness where is_stale "
-        "or last_status <> 'succeeded'",
-    )
-    queue = _query(con, "select count(*) as n from ops.exceptions where status <> 'resolved'")
-    return {
-        "accuracy_pct": round(100.0 * int(a.get("ok") or 0) / keys, 1) if keys else 100.0,
-        "keys_compared": keys,
-        "overstated_units": int(a.get("over_units") or 0),
-        "understated_units": int(a.get("under_units") or 0),
-        "value_at_risk": float(a.get("value_at_risk") or 0),
-        "systems_late": int(late[0]["n"]) if late else 0,
-        "open_exceptions": int(queue[0]["n"]) if queue else 0,
-    }
+def chart(
+    name: str, rows: Rows, build: Callable[[Rows], go.Figure], note: str, empty: str
+) -> str:
+    if not rows:
+        return f"<div class='chart'><p class='note'>{escape(empty)}</p></div>"
+    div = charts.to_div(build(rows), f"c-{name}")
+    return f"<div class='chart'>{div}<p class='note'>{escape(note)}</p></div>"
 
 
-def render_report(con: duckdb.DuckDBPyConnection, cycle_at: datetime) -> tuple[str, dict[str, Any]]:
-    figs = collect_figures(con)
-    freshness = _query(
-        con,
-        """select system_id, role, freshness_target_minutes, age_minutes,
-        last_status, last_error_cause, is_stale from marts.fct_system_freshness order by 1""",
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def glance(k: dict[str, Any]) -> list[str]:
+    """The answers leadership asks for, in plain sentences."""
+    lines = []
+    if k["accuracy_pct"] is None:
+        lines.append("No comparisons were made in this period.")
+    else:
+        change = k["accuracy_change_pts"]
+        trend = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change)}"
+        lines.append(
+            f"Inventory is {k['accuracy_pct']:.1f}% accurate: that share of "
+            f"{k['keys_compared']} SKU-locations shows what the master implies "
+            f"({trend} points over the period)."
+        )
+    lines.append(
+        f"{k['overstated_units']} units are overstated ({_money(k['overstated_value'])} at "
+        f"risk of overselling) and {k['understated_units']} understated "
+        f"({_money(k['understated_value'])} of possible lost sales)."
     )
-    for row in freshness:
-        row["state"] = (
-            "FAILED"
-            if row["last_status"] != "succeeded"
-            else "LATE"
-            if row["is_stale"]
-            else "on time"
-        )
-    lag = _query(con, "select * from marts.fct_system_sync_lag order by system_id")
-    by_cause = _query(
-        con,
-        """select cause, owner_id, count(*) as n from ops.exceptions
-        where status <> 'resolved' group by 1, 2 order by 3 desc""",
+    late = [f"late: {k['late_systems']}"] if k["late_systems"] else []
+    late += [f"failing: {k['failing_systems']}"] if k["failing_systems"] else []
+    lines.append(
+        "Systems " + "; ".join(late) + "." if late else "Every system is within its freshness target."
     )
-    top = _query(
-        con,
-        """select canonical_sku, canonical_location, system_id, observed_qty,
-        expected_qty, variance_units, probable_cause, value_at_risk from marts.fct_variance
-        where is_settled and not within_tolerance and not is_suppressed
-        order by severity_score desc limit 15""",
+    lines.append(
+        f"Sync lag p95 is over target for {k['sync_p95_over_target']}."
+        if k["sync_p95_over_target"]
+        else "Every channel's p95 sync lag is within its target."
     )
-    queue_rows = _query(
-        con,
-        """select e.cause, e.system_id, coalesce(e.canonical_sku,
-        e.external_id) as sku, e.canonical_location, e.owner_id, e.severity, e.status,
-        e.first_seen_at from ops.exceptions e where status <> 'resolved'
-        order by severity_score desc limit 25""",
+    lines.append(
+        f"The exception queue is {k['queue_trend']}: {k['open_exceptions']} open now, "
+        f"{k['open_at_start']} at the start; {k['opened_in_period']} opened, "
+        f"{k['closed_in_period']} closed."
     )
-    trend = _query(
-        con,
-        """select cycle_at, 100.0 * avg(case when within_tolerance then 1 else 0 end)
-        as accuracy from marts.fct_variance_history group by 1 order by 1""",
-    )
-    charts = []
-    if trend:
-        fig = go.Figure(
-            go.Scatter(
-                x=[r["cycle_at"] for r in trend],
-                y=[r["accuracy"] for r in trend],
-                mode="lines+markers",
-            )
-        )
-        fig.update_layout(
-            title="Inventory accuracy per cycle (% of SKU-locations matching)",
-            yaxis={"range": [0, 100]},
-        )
-        charts.append(
-            (
-                _figure_div(fig, "accuracy-trend"),
-                "Share of SKU-locations where each system shows what the master implies, "
-                "including syncs still in flight. A falling line means drift is growing.",
-            )
-        )
-    if by_cause:
-        fig = go.Figure(
-            go.Bar(
-                x=[f"{r['cause']} → {r['owner_id']}" for r in by_cause],
-                y=[r["n"] for r in by_cause],
-            )
-        )
-        fig.update_layout(title="Open exceptions by cause and owner")
-        charts.append(
-            (
-                _figure_div(fig, "queue-by-cause"),
-                "Who has work waiting, and why. Each bar is open exceptions.",
-            )
-        )
-    kpi = [
-        (f"{figs['accuracy_pct']:.1f}%", f"inventory accuracy ({figs['keys_compared']} keys)"),
-        (str(figs["overstated_units"]), "units overstated (oversell risk)"),
-        (str(figs["understated_units"]), "units understated (lost sales)"),
-        (f"${figs['value_at_risk']:,.0f}", "value at risk"),
-        (str(figs["systems_late"]), "systems late or failing"),
-        (str(figs["open_exceptions"]), "open exceptions"),
+    return lines
+
+
+def kpis(k: dict[str, Any]) -> str:
+    cards = [
+        ("accuracy_pct", "—" if k["accuracy_pct"] is None else f"{k['accuracy_pct']:.1f}%",
+         f"inventory accuracy ({k['keys_compared']} SKU-locations)"),
+        ("overstated_units", str(k["overstated_units"]), "units overstated (oversell risk)"),
+        ("understated_units", str(k["understated_units"]), "units understated (lost sales)"),
+        ("overstated_value", _money(k["overstated_value"]), "value at risk, overstated"),
+        ("understated_value", _money(k["understated_value"]), "value at risk, understated"),
+        ("systems_late", str(k["systems_late"]), "systems late or failing"),
+        ("open_exceptions", str(k["open_exceptions"]), f"open exceptions ({k['queue_trend']})"),
+        ("extraction_failures", str(k["extraction_failures"]), "failed extractions"),
     ]
-    kpi_html = "".join(
-        f"<div class='kpi'><div class='v'>{escape(v)}</div>"
-        f"<div class='l'>{escape(label)}</div></div>"
-        for v, label in kpi
+    return "".join(
+        f"<div class='kpi' data-kpi='{key}' data-value='{escape(str(k[key]))}'>"
+        f"<div class='v'>{escape(shown)}</div><div class='l'>{escape(label)}</div></div>"
+        for key, shown, label in cards
     )
-    chart_html = "".join(
-        f"<section>{div}<p class='note'>{escape(note)}</p></section>" for div, note in charts
-    )
+
+
+def render(data: ReportData, generated_at: datetime) -> str:
+    t, k = data.tables, data.kpis
+    freshness = [
+        {**r, "state": "FAILED" if r["last_status"] == "failed" else
+         "LATE" if r["is_late"] else "on time"} for r in t["system_freshness"]
+    ]
+    queue = t["queue_summary"][0] if t["queue_summary"] else {}
+    items = "".join(f"<li>{escape(line)}</li>" for line in glance(k))
     body = f"""
 <h1>Inventory drift and freshness</h1>
-<p class="sub">Cycle {escape(_fmt(cycle_at))}. Generated by stockdrift.</p>
-<div class="kpis">{kpi_html}</div>
-<h2>Is every system on time?</h2>
-<p class="note">Snapshot age against each system's freshness target. LATE means data older than
-the target; FAILED means the last extraction failed (its last good snapshot is kept).</p>
-{
-        _table(
-            freshness,
-            [
-                ("system_id", "system"),
-                ("role", "role"),
-                ("freshness_target_minutes", "target (min)"),
-                ("age_minutes", "age (min)"),
-                ("state", "state"),
-                ("last_error_cause", "last error"),
-            ],
-        )
-    }
-<h2>Sync lag</h2>
-<p class="note">Minutes from a master change to the system showing it: p50, p95 and max.</p>
-{
-        _table(
-            lag,
-            [
-                ("system_id", "system"),
-                ("p50_minutes", "p50"),
-                ("p95_minutes", "p95"),
-                ("max_minutes", "max"),
-                ("freshness_target_minutes", "target"),
-            ],
-        )
-    }
-{chart_html}
-<h2>Exception queue</h2>
-{
-        _table(
-            queue_rows,
-            [
-                ("severity", "severity"),
-                ("cause", "cause"),
-                ("system_id", "system"),
-                ("sku", "SKU"),
-                ("canonical_location", "location"),
-                ("owner_id", "owner"),
-                ("status", "status"),
-                ("first_seen_at", "since"),
-            ],
-        )
-    }
+<p class="sub" id="period">Period {escape(data.period.label())}; last cycle
+{escape(fmt(k["last_cycle_at"]))}. Generated {escape(fmt(generated_at))} UTC by stockdrift.</p>
+<ul class="glance" id="glance">{items}</ul>
+<div class="kpis">{kpis(k)}</div>
+<h2>Is inventory accurate?</h2>
+<div class="row">
+{chart("accuracy", t["accuracy_trend"], charts.accuracy,
+       "Share of SKU-locations (per system) within tolerance of what the master implies, per "
+       "cycle, syncs in flight included. A falling line means drift is growing.",
+       "No comparisons in this period.")}
+{chart("risk", t["accuracy_trend"], charts.risk,
+       "Units off by more than tolerance for longer than the system's freshness target "
+       "(settled drift). Overstated risks overselling; understated hides sellable stock.",
+       "No comparisons in this period.")}
+</div>
+<h2>Which systems are late?</h2>
+<p class="note">Age of each system's newest good snapshot at the end of the period against its
+freshness target. LATE: older than the target; FAILED: the last extraction failed (its last good
+snapshot is kept, never read as zero stock).</p>
+{table("system_freshness", freshness, [
+    ("system_id", "system"), ("role", "role"), ("freshness_target_minutes", "target (min)"),
+    ("age_minutes", "age (min)"), ("state", "state"),
+    ("failures_in_period", "failed extractions"), ("last_error_cause", "last error")])}
+<div class="row">
+{chart("snapshot-age", t["snapshot_age_trend"], charts.snapshot_age,
+       "How old each system's data was at every cycle; above its dotted target line it is late.",
+       "No cycles in this period.")}
+{chart("sync-lag", t["sync_lag_trend"], charts.sync_lag,
+       "Minutes from a master change to the system showing it, p50 (solid) and p95 (dashed), "
+       "by the time of the change. Above the dotted target, customers see stale stock.",
+       "No master changes caught up in this period.")}
+</div>
+{table("sync_lag_summary", t["sync_lag_summary"], [
+    ("system_id", "system"), ("freshness_target_minutes", "target (min)"),
+    ("p50_minutes", "p50 (min)"), ("p95_minutes", "p95 (min)"), ("max_minutes", "max (min)"),
+    ("changes_synced", "changes synced"), ("changes_waiting", "still waiting"),
+    ("breaches", "over target"), ("p95_over_target", "p95 over target")])}
+<h2>Is the exception queue shrinking?</h2>
+<p class="note">Replayed from the transition log: open at the start and end of the period,
+decisions in it, and how long people took to acknowledge and to resolve.</p>
+{table("queue_summary", [queue] if queue else [], [
+    ("open_at_start", "open at start"), ("open_at_end", "open at end"),
+    ("opened_in_period", "opened"), ("closed_in_period", "closed"),
+    ("ack_p50_minutes", "ack p50 (min)"), ("ack_p90_minutes", "ack p90 (min)"),
+    ("resolve_p50_minutes", "resolve p50 (min)"), ("resolve_p90_minutes", "resolve p90 (min)")])}
+<div class="row">
+{chart("queue-flow", t["queue_flow"], charts.queue_flow,
+       f"Exceptions opened (detected or reopened) and closed per {data.period.bucket}. More "
+       "green than red means the queue is shrinking.", "No queue activity in this period.")}
+{chart("queue-age", t["queue_age"], charts.queue_age,
+       "How long the exceptions still open at the end of the period have been open.",
+       "No open exceptions.")}
+{chart("queue-owner", t["queue_by_owner"], charts.queue_by_owner,
+       "Who has work waiting, and why: open exceptions by cause and owner.",
+       "No open exceptions.")}
+</div>
+{table("queue_by_owner", t["queue_by_owner"], [
+    ("cause", "cause"), ("owner_id", "owner"), ("open_exceptions", "open"),
+    ("oldest_first_seen_at", "oldest since")], "No open exceptions.")}
 <h2>Top drifting SKUs</h2>
-<p class="note">Settled drift only: differences older than the system's freshness target.</p>
-{
-        _table(
-            top,
-            [
-                ("canonical_sku", "SKU"),
-                ("canonical_location", "location"),
-                ("system_id", "system"),
-                ("observed_qty", "shows"),
-                ("expected_qty", "should show"),
-                ("variance_units", "variance"),
-                ("probable_cause", "probable cause"),
-                ("value_at_risk", "value at risk"),
-            ],
-        )
-    }
+<p class="note">SKU-locations in settled drift at their latest comparison, largest value at risk
+first, with the cause and owner of the exception covering them.</p>
+{table("top_drifting", t["top_drifting"], [
+    ("canonical_sku", "SKU"), ("canonical_location", "location"), ("system_id", "system"),
+    ("observed_qty", "shows"), ("expected_qty", "should show"), ("variance_units", "variance"),
+    ("direction", "direction"), ("value_at_risk", "value at risk"), ("cause", "cause"),
+    ("owner_id", "owner")], "No settled drift in this period.")}
+<h2>Extraction failures</h2>
+<p class="note">Every failed extraction attempt in the period with the vendor's error; the
+system's drift is suppressed until it succeeds again.</p>
+{table("extraction_failures", t["extraction_failures"], [
+    ("cycle_at", "cycle"), ("system_id", "system"), ("attempts", "attempts"),
+    ("pages", "pages received"), ("error_cause", "cause")], "No failed extractions.")}
 """
-    page = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>stockdrift report</title><style>{CSS}</style>"
-        f"<script>{get_plotlyjs()}</script></head><body>{body}</body></html>"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>stockdrift report</title>"
+        "<link rel='icon' href='data:,'>"  # no favicon request, no console error offline
+        f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head>"
+        f"<body>{body}</body></html>"
     )
-    return page, figs
 
 
-def write_report(cfg: StockdriftConfig, cycle_at: datetime, path: Path) -> dict[str, Any]:
-    # Same config as other in-process connections (dbt keeps its instance open).
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    generated_at: datetime,
+    path: Path,
+    export_dir: Path | None = None,
+) -> ReportData:
+    """Write the HTML page (and the CSV/Parquet export when `export_dir` is given)."""
+    data = collect(con, period)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(data, generated_at), encoding="utf-8")
+    if export_dir is not None:
+        export(con, period, export_dir)
+    return data
+
+
+def write_report(
+    cfg: StockdriftConfig,
+    period: Period,
+    generated_at: datetime,
+    path: Path,
+    export_dir: Path | None = None,
+) -> ReportData:
+    # Same connection config as other in-process connections (dbt keeps its instance open).
     con = connect(cfg.warehouse_path)
     try:
-        page, figs = render_report(con, to_naive_utc(cycle_at))
+        return build_report(con, period, generated_at, path, export_dir)
     finally:
         con.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return figs

@@ -66,12 +66,22 @@ def _sku(i: int) -> Sku:
 SKUS: tuple[Sku, ...] = tuple(_sku(i) for i in range(30))
 # A new product the merchandising team launched on every system before anyone mapped it.
 UNMAPPED_SKU = Sku("SD-2001", "900", 49999001, 889999, "Limited Edition Parka", 88.0)
+# Real catalogs carry ids with `/`, `.`, spaces and non-ASCII letters; they are mapped like
+# any other SKU and only present in the world when `Scenario.odd_ids` is on.
+ODD_SKUS: tuple[Sku, ...] = (
+    Sku("SD/3001-BLK", "301", 49300001, 883001, "Slash Sock", 6.0),
+    Sku("SD.3002.v2", "302", 49300002, 883002, "Dotted Tee", 12.0),
+    Sku("SD 3003 XL", "303", 49300003, 883003, "Spaced Fleece", 31.0),
+    Sku("SD-3004-Größe-Ñ", "304", 49300004, 883004, "Umlaut Parka", 54.0),
+)
 ALL_SKUS: tuple[Sku, ...] = (*SKUS, UNMAPPED_SKU)
+# SKUs sold on backorder: a negative master available is allowed for them (no exception).
+BACKORDER_SKUS: frozenset[str] = frozenset({"SD-1030"})
 
 
 def sku_map_rows() -> list[dict[str, str]]:
     rows = []
-    for s in SKUS:
+    for s in (*SKUS, *ODD_SKUS):
         rows.append({"system_id": "erp", "external_sku": s.sku, "canonical_sku": s.sku})
         rows.append({"system_id": "shopify", "external_sku": s.sku, "canonical_sku": s.sku})
         rows.append({"system_id": "shipbob", "external_sku": str(s.shipbob_inventory_id),
@@ -92,6 +102,12 @@ def location_map_rows() -> list[dict[str, str]]:
     return rows
 
 
+def sku_policy_rows() -> list[dict[str, str]]:
+    return [{"canonical_sku": s.sku,
+             "backorder_allowed": "true" if s.sku in BACKORDER_SKUS else "false"}
+            for s in (*SKUS, *ODD_SKUS)]
+
+
 def render_csv(rows: list[dict[str, str]]) -> str:
     import io
 
@@ -104,7 +120,8 @@ def render_csv(rows: list[dict[str, str]]) -> str:
 
 def seed_files() -> dict[str, str]:
     return {"sku_map.csv": render_csv(sku_map_rows()),
-            "location_map.csv": render_csv(location_map_rows())}
+            "location_map.csv": render_csv(location_map_rows()),
+            "sku_policies.csv": render_csv(sku_policy_rows())}
 
 
 def main() -> int:

@@ -18,9 +18,12 @@ from types import TracebackType
 
 from sandbox.scenario import Scenario
 from sandbox.servers import SANDBOX_TOKENS, FaultMode, VendorApp, make_handler
+from sandbox.servers.amazon import AmazonApp
 from sandbox.servers.netsuite import NetSuiteApp
 from sandbox.servers.shipbob import ShipBobApp
 from sandbox.servers.shopify import ShopifyApp
+from sandbox.servers.shopify_graphql import ShopifyGraphqlApp
+from sandbox.servers.square import SquareApp
 from sandbox.world import World
 from stockdrift.clock import Clock, OffsetClock, parse_utc
 
@@ -28,6 +31,11 @@ __all__ = ["SANDBOX_TOKENS", "FaultMode", "SandboxServers"]
 
 SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp,
                                        "shipbob": ShipBobApp}
+# issue 3: more vendors (their sandbox secrets join SANDBOX_TOKENS; Amazon's is the LWA
+# refresh token, its client secret is f"{token}-client-secret").
+SYSTEMS.update({"amazon": AmazonApp, "square": SquareApp, "shopify_gql": ShopifyGraphqlApp})
+SANDBOX_TOKENS.update({"amazon": "Atzr|sandbox-refresh-token", "square": "EAAAsandbox-square",
+                       "shopify_gql": "shpat_sandbox_graphql"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -91,8 +99,9 @@ class SandboxServers:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the sandbox vendor APIs on loopback.")
-    parser.add_argument("--ports", default="18701,18702,18703",
-                        help="erp,shopify,shipbob ports (0 = any free port)")
+    parser.add_argument("--ports", default="18701,18702,18703,18704,18705,18706",
+                        help="ports in SYSTEMS order: erp,shopify,shipbob,amazon,square,"
+                             "shopify_gql (0 = any free port)")
     parser.add_argument("--speed", type=float, default=60.0,
                         help="simulated seconds per wall second")
     parser.add_argument("--seed", type=int, default=7)

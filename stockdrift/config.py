@@ -15,7 +15,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Role = Literal["erp", "wms", "storefront", "marketplace", "3pl", "pos", "supplier"]
-Connector = Literal["netsuite_suiteql", "shopify_rest", "shipbob"]
+Connector = Literal[
+    "netsuite_suiteql", "shopify_rest", "shipbob",
+    # issue 3: more kinds of system (extractors/README.md)
+    "shopify_graphql", "amazon_fba", "square", "edi846", "csv_drop", "sql_wms",
+]
 Severity = Literal["critical", "high", "medium", "low"]
 
 CAUSES: tuple[str, ...] = (
@@ -57,7 +61,9 @@ class SystemConfig(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     role: Role
     connector: Connector
-    base_url: str = Field(pattern=r"^https?://")
+    # http(s) for APIs; file:// for drop folders (EDI 846, CSV); sqlite:/// or duckdb:/// for
+    # a database export (SQL WMS connector).
+    base_url: str = Field(pattern=r"^(https?|file|sqlite|duckdb)://")
     # Names of environment variables holding secrets, keyed by the connector's credential
     # name (e.g. {"access_token": "SHOPIFY_ACCESS_TOKEN"}). Values are never in the file.
     credentials: dict[str, str] = Field(default_factory=dict)
@@ -152,6 +158,11 @@ class RoutingConfig(_Strict):
     default_owner: str
     mapping_owner: str
     escalate_after_minutes: int = Field(default=120, gt=0)
+    # Thread reminders while an alerted exception stays open (not acknowledged or snoozed).
+    reminder_every_minutes: int = Field(default=240, gt=0)
+    # These severities get no individual alert: one digest per owner per day instead.
+    digest_severities: list[Severity] = Field(default_factory=lambda: list[Severity](["low"]))
+    digest_hour_utc: int = Field(default=8, ge=0, le=23)
     rules: list[RouteRule] = Field(default_factory=list)
 
 
@@ -160,6 +171,10 @@ class SlackConfig(_Strict):
     token_env: str = "SLACK_BOT_TOKEN"
     report_url: str = ""
     dagster_url: str = "http://127.0.0.1:3000"
+    # Failed sends of one alert before its owner gets an `alert_delivery_failed` exception.
+    max_attempts: int = Field(default=5, ge=1)
+    # Daily "the monitor is alive" message to the default owner, first cycle after this hour.
+    heartbeat_hour_utc: int = Field(default=8, ge=0, le=23)
 
     def token(self) -> str | None:
         return os.environ.get(self.token_env) or None

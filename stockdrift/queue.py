@@ -262,12 +262,20 @@ def list_exceptions(
     owner: str | None = None,
     system: str | None = None,
     cause: str | None = None,
+    first_seen_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    clauses, params = [], []
+    """Exceptions by status (`active` = not resolved, `all`), owner, system, cause and age
+    (`first_seen_before`: only those first seen at or before this time)."""
+    clauses: list[str] = []
+    params: list[Any] = []
     for column, value in (("owner_id", owner), ("system_id", system), ("cause", cause)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if first_seen_before is not None:
+        clauses.append("first_seen_at <= ?")
+        params.append(to_naive_utc(first_seen_before) if first_seen_before.tzinfo
+                      else first_seen_before)
     if status == "active":
         clauses.append("status <> 'resolved'")
     elif status and status != "all":

@@ -84,6 +84,95 @@ create table if not exists raw.shipbob_inventory (
     awaiting_quantity integer,
     internal_transfer_quantity integer
 );
+-- Shopify Admin GraphQL inventoryLevel.quantities (one row per level; names as documented).
+create table if not exists raw.shopify_inventory_quantities (
+    snapshot_id varchar not null,
+    inventory_level_id varchar not null,    -- GID
+    inventory_item_id bigint not null,
+    sku varchar,
+    location_id bigint not null,
+    location_name varchar,
+    available integer, on_hand integer, committed integer, reserved integer,
+    incoming integer, damaged integer, safety_stock integer, quality_control integer,
+    updated_at varchar                      -- ISO-8601 UTC (Z)
+);
+-- Amazon SP-API FBA Inventory v1 summaries (details=true), one row per seller SKU.
+create table if not exists raw.amazon_fba_inventory (
+    snapshot_id varchar not null,
+    marketplace_id varchar not null,
+    seller_sku varchar not null,
+    asin varchar,
+    fn_sku varchar,
+    condition varchar,
+    product_name varchar,
+    total_quantity integer,
+    fulfillable_quantity integer,
+    inbound_working_quantity integer,
+    inbound_shipped_quantity integer,
+    inbound_receiving_quantity integer,
+    reserved_quantity integer,
+    pending_customer_order_quantity integer,
+    pending_transshipment_quantity integer,
+    fc_processing_quantity integer,
+    researching_quantity integer,
+    unfulfillable_quantity integer,
+    last_updated_time varchar               -- ISO-8601 Z, or '' as Amazon sends it
+);
+-- Square Inventory counts/batch-retrieve: one row per catalog object x location x state.
+create table if not exists raw.square_inventory_counts (
+    snapshot_id varchar not null,
+    catalog_object_id varchar not null,
+    catalog_object_type varchar,
+    state varchar not null,
+    location_id varchar not null,
+    quantity varchar,                       -- decimal string, up to 5 decimal places
+    calculated_at varchar                   -- RFC 3339 with milliseconds
+);
+-- EDI X12 846 (supplier feed): one row per QTY, plus one per SCH breakdown under it.
+create table if not exists raw.edi846_inventory (
+    snapshot_id varchar not null,
+    file_name varchar not null,
+    interchange_control varchar,            -- ISA13
+    transaction_control varchar,            -- ST02
+    sender_id varchar,                      -- ISA06
+    purpose_code varchar,                   -- BIA01: 00 original, 25 incremental
+    report_date varchar,                    -- BIA04 CCYYMMDD
+    report_time varchar,                    -- BIA05 HHMM[SS..]
+    line_no varchar,                        -- LIN01
+    item_id varchar,                        -- preferred product id (SK, VN, VP, UP, ...)
+    item_id_qualifier varchar,
+    product_ids varchar,                    -- every LIN pair, "VP:ABC;UP:0123"
+    description varchar,                    -- PID05
+    quantity_qualifier varchar,             -- QTY01 (33 available for sale, 17 on hand...)
+    quantity varchar,                       -- QTY02 or SCH01, decimal text
+    uom varchar,
+    location varchar,                       -- SCH04 (warehouse) or N1 name; null = total
+    is_breakdown boolean not null,          -- true for SCH rows
+    segment_position integer not null       -- segment number in the file (forensics)
+);
+-- CSV drop folder, after the declared column mapping; bad rows go to quarantine/.
+create table if not exists raw.csv_drop_inventory (
+    snapshot_id varchar not null,
+    file_name varchar not null,
+    row_number integer not null,            -- 1-based data row (header = row 0)
+    sku varchar not null,
+    location varchar,
+    on_hand integer,
+    available integer,
+    committed integer,
+    incoming integer,
+    updated_at varchar
+);
+-- SQL WMS export (keyset-paged from a database URL), after the declared column mapping.
+create table if not exists raw.wms_inventory (
+    snapshot_id varchar not null,
+    sku varchar not null,
+    location varchar not null,
+    on_hand integer,
+    allocated integer,
+    available integer,
+    updated_at varchar
+);
 """
 
 CONFIG_DDL = """

@@ -56,7 +56,8 @@ def test_mark_failed_keeps_pending_until_max_attempts(
         "select attempts, status, last_error from ops.alert_outbox").fetchone() or ()
     assert (attempts, status) == (3, "failed")
     assert error == "2024-05-01 12:01:00: boom"
-    assert outbox.pending(con) == []
+    # Failed = attempts exhausted (the owner becomes alert_delivery_failed), still retried.
+    assert [m.alert_id for m in outbox.pending(con)] == [msg.alert_id]
 
 
 def test_mark_sent_and_thread_lookup(

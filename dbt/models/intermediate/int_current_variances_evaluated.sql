@@ -118,23 +118,39 @@ observed_sequenced as (
 
 ),
 
-last_observed_changes as (
+observed_changes_ranked as (
 
-    -- when the system's own number last moved: a channel that moved *after* the master
-    -- changed followed it (the sync works); one that moved first led it (e.g. its own order)
     select
         system_id,
         canonical_sku,
         canonical_location,
-        max(cycle_at) as last_observed_change_at
+        cycle_at,
+        observed_qty - previous_observed_qty as change_units,
+        row_number() over (
+            partition by system_id, canonical_sku, canonical_location
+            order by cycle_at desc
+        ) as change_rank
 
     from observed_sequenced
     where previous_observed_qty is not null
         and observed_qty <> previous_observed_qty
-    group by
+
+),
+
+last_observed_changes as (
+
+    -- when the system's own number last moved, and by how much: a channel that moved
+    -- *after* the master's last change did not follow the master (edited on the channel,
+    -- relisted, or stock appeared); one that moved first led it (e.g. its own order)
+    select
         system_id,
         canonical_sku,
-        canonical_location
+        canonical_location,
+        cycle_at as last_observed_change_at,
+        change_units as last_observed_change_units
+
+    from observed_changes_ranked
+    where change_rank = 1
 
 ),
 
@@ -143,6 +159,7 @@ with_drift as (
     select
         current_rows.*,
         last_observed_changes.last_observed_change_at,
+        last_observed_changes.last_observed_change_units,
         case when current_rows.within_tolerance = false then drift_runs.drift_since end
             as drift_since
 
@@ -204,6 +221,7 @@ final as (
         external_sku,
         external_location,
         source_records,
+        is_listed,
         snapshot_id,
         observed_at,
         observed_qty,
@@ -218,6 +236,7 @@ final as (
         last_master_change_at,
         last_real_master_change_at,
         last_observed_change_at,
+        last_observed_change_units,
         variance_units,
         abs_variance_units,
         variance_pct,

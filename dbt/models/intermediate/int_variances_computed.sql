@@ -35,6 +35,18 @@ systems as (
 
 ),
 
+snapshots as (
+
+    select * from {{ ref('int_snapshots_deduplicated') }}
+
+),
+
+location_map as (
+
+    select * from {{ ref('location_map') }}
+
+),
+
 new_positions as (
 
     select * from positions
@@ -75,10 +87,75 @@ keyed as (
 
 ),
 
+new_listing_snapshots as (
+
+    select snapshots.*
+    from snapshots
+    inner join systems
+        on snapshots.system_id = systems.system_id
+    where systems.is_listing
+        and not systems.is_master
+        and snapshots.cycle_at <= {{ cycle_at() }}
+    {% if is_incremental() %}
+        and snapshots.snapshot_id not in (select snapshot_id from {{ this }})
+    {% endif %}
+
+),
+
+missing_listings as (
+
+    -- A listing channel feeds from every location its location_map maps. A master key at
+    -- such a location with no row in the channel's successful snapshot is not listed: it
+    -- shows 0 to customers (missing_listing when the master has sellable stock). A failed
+    -- snapshot has no rows at all and is never read here (missing data is not zero stock).
+    select
+        new_listing_snapshots.system_id,
+        new_listing_snapshots.snapshot_id,
+        new_listing_snapshots.cycle_at,
+        new_listing_snapshots.observed_at,
+        master_positions.canonical_sku,
+        master_positions.canonical_location,
+        master_positions.master_system_id,
+        cast(null as {{ dbt.type_string() }}) as external_sku,
+        min(location_map.external_location) as external_location,
+        cast(0 as {{ dbt.type_bigint() }}) as source_records,
+        cast(0 as {{ dbt.type_bigint() }}) as observed_qty,
+        false as is_listed
+
+    from new_listing_snapshots
+    inner join location_map
+        on new_listing_snapshots.system_id = location_map.system_id
+    inner join master_positions
+        on new_listing_snapshots.cycle_at = master_positions.cycle_at
+        and location_map.canonical_location = master_positions.canonical_location
+    left join keyed
+        on new_listing_snapshots.snapshot_id = keyed.snapshot_id
+        and master_positions.canonical_sku = keyed.canonical_sku
+        and master_positions.canonical_location = keyed.canonical_location
+    where keyed.snapshot_id is null
+    group by
+        new_listing_snapshots.system_id,
+        new_listing_snapshots.snapshot_id,
+        new_listing_snapshots.cycle_at,
+        new_listing_snapshots.observed_at,
+        master_positions.canonical_sku,
+        master_positions.canonical_location,
+        master_positions.master_system_id
+
+),
+
+observations as (
+
+    select keyed.*, true as is_listed from keyed
+    union all
+    select * from missing_listings
+
+),
+
 compared as (
 
     select
-        keyed.*,
+        observations.*,
         systems.system_role,
         systems.is_listing,
         systems.channel_buffer,
@@ -100,14 +177,14 @@ compared as (
                 then master_positions.master_on_hand
         end as expected_qty
 
-    from keyed
+    from observations
     inner join systems
-        on keyed.system_id = systems.system_id
+        on observations.system_id = systems.system_id
     left join master_positions
-        on keyed.cycle_at = master_positions.cycle_at
-        and keyed.canonical_sku = master_positions.canonical_sku
-        and keyed.canonical_location = master_positions.canonical_location
-        and keyed.master_system_id = master_positions.master_system_id
+        on observations.cycle_at = master_positions.cycle_at
+        and observations.canonical_sku = master_positions.canonical_sku
+        and observations.canonical_location = master_positions.canonical_location
+        and observations.master_system_id = master_positions.master_system_id
 
 ),
 
@@ -173,6 +250,7 @@ final as (
         external_sku,
         external_location,
         source_records,
+        is_listed,
         master_system_id,
         master_snapshot_id,
         master_observed_at,

@@ -43,12 +43,26 @@ explained as (
 
     select
         *,
+        -- Probable cause, first match wins (the order is the contract, tested in the .yml):
+        -- specific evidence of a mechanism beats the generic direction-based fallbacks.
         case
-            when within_tolerance = false and is_listing and direction = 'overstated'
-                then 'oversell_risk'
-            when within_tolerance = false
-                then 'sync_lag_breach'
+            when within_tolerance is distinct from false then null
+            when source_records > 1 then 'duplicate_record'
+            when is_listing and not is_listed then 'missing_listing'
+            when is_listing
+                and master_on_hand > master_available
+                and observed_qty = greatest(0, master_on_hand - channel_buffer)
+                then 'on_hand_pushed_as_available'
+            when direction = 'overstated'
+                and last_observed_change_units > 0
+                and last_observed_change_at > last_master_change_at
+                then 'unexplained_increase'
+            when is_listing and last_observed_change_at > last_master_change_at
+                then 'channel_edited_directly'
+            when is_listing and direction = 'overstated' then 'oversell_risk'
+            else 'sync_lag_breach'
         end as probable_cause,
+        master_on_hand - master_available as master_committed,
         abs_variance_units * unit_cost as value_at_risk,
         coalesce(abs_variance_units * unit_cost, 0)
             * (case when expected_qty <= 5 then 2 else 1 end)
@@ -69,6 +83,8 @@ final as (
         canonical_location,
         external_sku,
         external_location,
+        source_records,
+        is_listed,
         snapshot_id,
         snapshot_cycle_at,
         observed_at,
@@ -78,10 +94,13 @@ final as (
         channel_buffer,
         master_on_hand,
         master_available,
+        master_committed,
         master_system_id,
         master_snapshot_id,
         master_observed_at,
         last_master_change_at,
+        last_observed_change_at,
+        last_observed_change_units,
         variance_units,
         abs_variance_units,
         variance_pct,
@@ -96,6 +115,28 @@ final as (
         suppression_reason,
         probable_cause,
         case probable_cause
+            when 'duplicate_record' then
+                'The system returned ' || cast(source_records as {{ dbt.type_string() }})
+                || ' records for this SKU and location in one snapshot: look for a duplicated '
+                || 'item or listing (same SKU twice) or overlapping export pages, and remove '
+                || 'the duplicate.'
+            when 'missing_listing' then
+                'The master has sellable stock at a location that feeds this channel but the '
+                || 'channel has no inventory record for the SKU there: check that the product '
+                || 'is published/active and stocked at that location, and the connector''s '
+                || 'SKU filter.'
+            when 'on_hand_pushed_as_available' then
+                'The channel shows the master''s on-hand, not its available (committed and '
+                || 'reserved units were not subtracted): check which quantity field the '
+                || 'inventory connector pushes for this SKU.'
+            when 'unexplained_increase' then
+                'The number rose with no receipt, return or master increase: look for a relist '
+                || 'or manual edit after an order was in flight (or stock counted in twice), and '
+                || 'set it back to the master''s value.'
+            when 'channel_edited_directly' then
+                'The channel''s quantity changed after the master''s last change without the '
+                || 'master changing: check the channel''s inventory history for a manual edit '
+                || 'or another app writing stock, and re-push from the master.'
             when 'oversell_risk' then
                 'Check whether the listing was edited on the channel or the inventory push '
                 || 'for this SKU is failing; lower the listed quantity to the master''s available.'

@@ -1,0 +1,123 @@
+"""`stockdrift exceptions list|show|ack|snooze|resolve`: work the exception queue.
+
+Owners act on their own exceptions, admins on all (checked in `stockdrift.queue.transition`);
+every decision is logged with who, when and why. The clock is injected so tests (and replays)
+decide what "now" and "older than 2h" mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from alerts.routing import require_valid_routes
+from stockdrift import queue
+from stockdrift.clock import Clock, WallClock, to_naive_utc
+from stockdrift.config import StockdriftConfig, load_config
+from stockdrift.warehouse import open_warehouse
+
+Handler = Callable[[argparse.Namespace, Console], int]
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30m, 4h or 2d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def load_checked(path: str) -> StockdriftConfig:
+    """The config, with routing validated: a CLI that routes must not start on a broken table."""
+    cfg = load_config(path)
+    require_valid_routes(cfg, path)
+    return cfg
+
+
+def register(subparsers: Any, clock: Clock | None = None) -> dict[str, Handler]:
+    from dagster_project.cli import DEFAULT_CONFIG
+
+    exc = subparsers.add_parser("exceptions", help="work the exception queue")
+    exc.add_argument("--config", default=DEFAULT_CONFIG)
+    acts = exc.add_subparsers(dest="action", required=True)
+    lst = acts.add_parser("list", help="exceptions, worst first")
+    lst.add_argument("--status", default="active",
+                     help="open|acknowledged|snoozed|resolved|active|all (default active)")
+    lst.add_argument("--owner")
+    lst.add_argument("--system")
+    lst.add_argument("--cause")
+    lst.add_argument("--older-than", type=duration, help="first seen at least this long ago")
+    acts.add_parser("show", help="one exception and its history").add_argument("fingerprint")
+    for action in ("ack", "snooze", "resolve"):
+        p = acts.add_parser(action)
+        p.add_argument("fingerprint", help="the fingerprint or a unique prefix")
+        p.add_argument("--actor", required=True, help="owner id acting (checked against config)")
+        p.add_argument("--reason", required=True)
+        if action == "snooze":
+            p.add_argument("--for", dest="for_", type=duration, required=True)
+    source = clock or WallClock()
+    return {"exceptions": lambda args, console: run(args, console, source)}
+
+
+def run(args: argparse.Namespace, console: Console, clock: Clock) -> int:
+    cfg = load_checked(args.config)
+    now = clock.now()
+    with open_warehouse(cfg.warehouse_path) as con:
+        if args.action == "list":
+            before = now - args.older_than if args.older_than else None
+            rows = queue.list_exceptions(con, status=args.status, owner=args.owner,
+                                         system=args.system, cause=args.cause,
+                                         first_seen_before=before)
+            console.print(_table(rows, args.status, to_naive_utc(now)))
+            return 0
+        if args.action == "show":
+            return _show(con, args.fingerprint, console)
+        status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
+        until = now + args.for_ if args.action == "snooze" else None
+        full = queue.transition(con, args.fingerprint, status, args.actor, args.reason, now, cfg,
+                                snoozed_until=until)
+        tail = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
+        console.print(f"{full}: {status} by {args.actor}{tail}")
+    return 0
+
+
+def _table(rows: list[dict[str, Any]], status: str, now: datetime) -> Table:
+    table = Table(title=f"Exceptions ({status}): {len(rows)}")
+    for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "age", "title"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["fingerprint"][:10], r["status"], r["severity"], r["cause"],
+                      r["system_id"] or "—", r["owner_id"], _age(now - r["first_seen_at"]),
+                      r["title"])
+    return table
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 48 * 60 else f"{minutes // 1440}d"
+
+
+def _show(con: Any, prefix: str, console: Console) -> int:
+    rows = [r for r in queue.list_exceptions(con, status="all")
+            if r["fingerprint"].startswith(prefix)]
+    if len(rows) != 1:
+        console.print(f"[red]{len(rows)} exceptions match {prefix!r}[/]")
+        return 1
+    row = rows[0]
+    console.print_json(json.dumps(row, default=str))
+    events = con.execute(
+        "select occurred_at, from_status, to_status, actor, reason from ops.exception_events "
+        "where fingerprint = ? order by occurred_at", [row["fingerprint"]]).fetchall()
+    for at, old, new, actor, reason in events:
+        console.print(f"{at:%Y-%m-%d %H:%M}  {old or '—'} -> {new}  by {actor}: {reason}",
+                      markup=False)
+    return 0

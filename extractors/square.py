@@ -1,0 +1,156 @@
+"""Square Inventory `POST /v2/inventory/counts/batch-retrieve`: one row per catalog object x
+location x state (vendor_api_facts.md §5).
+
+Body cursor paging: the response carries `cursor` only while more pages exist and we send it
+back in the next POST body. `quantity` is a decimal string (kept as text; validated), ordering
+is newest `calculated_at` first. Incremental: `updated_after` = last high-water mark.
+Errors are `{"errors": [{category, code, detail, field}]}`, including HTTP 200 answers with
+per-item errors (treated as a failed page: partial counts would read as missing stock).
+Auth: `Authorization: Bearer` (access token from env). Square publishes no numeric rate limit
+and no rate-limit headers; a 429 `RATE_LIMITED` backs off via the shared retry policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from extractors.base import Exchange, Page
+from extractors.errors import ExtractionError, Kind
+from extractors.http import (
+    Sleep,
+    attempts_of,
+    make_client,
+    malformed,
+    parse_json,
+    request_with_retries,
+)
+from extractors.vendor_errors import first_error, with_vendor_code
+from stockdrift.clock import parse_utc
+from stockdrift.config import SystemConfig
+
+PATH = "/v2/inventory/counts/batch-retrieve"  # the old batch-retrieve-counts is retired (§5)
+DEFAULT_VERSION = "2024-04-17"
+PAGE_LIMIT = 1000  # §5: limit 1..1000
+MAX_PAGES = 100_000
+DEFAULT_STATES = ("IN_STOCK", "RESERVED_FOR_SALE", "WASTE", "ORDERED_FROM_VENDOR",
+                  "IN_TRANSIT_TO")
+STATES = frozenset({  # §5 InventoryState enum (+ IN_TRANSIT in newer versions)
+    "CUSTOM", "IN_STOCK", "SOLD", "RETURNED_BY_CUSTOMER", "RESERVED_FOR_SALE", "SOLD_ONLINE",
+    "ORDERED_FROM_VENDOR", "RECEIVED_FROM_VENDOR", "IN_TRANSIT_TO", "NONE", "WASTE",
+    "UNLINKED_RETURN", "COMPOSED", "DECOMPOSED", "SUPPORTED_BY_NEWER_VERSION", "IN_TRANSIT",
+})
+COLUMNS: tuple[str, ...] = (
+    "catalog_object_id", "catalog_object_type", "state", "location_id", "quantity",
+    "calculated_at",
+)
+REQUIRED = ("catalog_object_id", "state", "location_id", "quantity", "calculated_at")
+
+
+class SquareConnector:
+    system_id: str
+    raw_table = "square_inventory_counts"
+    columns = COLUMNS
+
+    def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
+                 sleep: Sleep = time.sleep, since: datetime | None = None) -> None:
+        self.system, self.system_id = system, system.id
+        self._client, self._sleep = client, sleep
+        opts = system.options
+        self.limit = max(1, min(int(opts.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
+        self.version = opts.get("square_version", DEFAULT_VERSION)
+        self.states = [s for s in opts.get("states", ",".join(DEFAULT_STATES)).split(",") if s]
+        self.location_ids = [s for s in opts.get("location_ids", "").split(",") if s]
+        self.since = since
+        self.high_water_mark: datetime | None = None
+        self._secrets: tuple[str, ...] = ()
+
+    def source_as_of(self) -> datetime | None:
+        return None  # counts are live; calculated_at is per count (high_water_mark)
+
+    def pages(self) -> Iterator[Page]:
+        token = self.system.credential("access_token")
+        self._secrets = (token,)
+        client = self._client or make_client(self.system.base_url, self.system.timeout_seconds)
+        headers = {"Authorization": f"Bearer {token}", "Square-Version": self.version}
+        body: dict[str, Any] = {"states": self.states, "limit": self.limit}
+        if self.location_ids:
+            body["location_ids"] = self.location_ids
+        if self.since is not None:  # RFC 3339 (§5 default 1970-01-01T00:00:00Z)
+            body["updated_after"] = self.since.astimezone(UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+        cursor: str | None = None
+        seen: set[str] = set()
+        try:
+            for n in range(1, MAX_PAGES + 1):
+                label = str(n) if cursor is None else f"{n} (cursor {cursor[:16]})"
+                payload = {**body, **({"cursor": cursor} if cursor else {})}
+                try:
+                    response = request_with_retries(
+                        client, "POST", PATH, system_id=self.system_id, page=label,
+                        json=payload, headers=headers, sleep=self._sleep, secrets=self._secrets,
+                    )
+                except ExtractionError as exc:
+                    raise with_vendor_code(exc, self._secrets) from None
+                data = parse_json(response, system_id=self.system_id, page=label,
+                                  secrets=self._secrets)
+                rows, cursor = self._parse(response, data, label)
+                yield Page(rows, Exchange.from_response(
+                    response, attempts=attempts_of(response), secrets=self._secrets), label)
+                if not cursor:
+                    return  # §5: "If unset, this is the final response"
+                if cursor in seen:
+                    raise self._fail(response, label, "cursor repeats a previous one")
+                seen.add(cursor)
+            raise ExtractionError(self.system_id, "malformed", detail=f"over {MAX_PAGES} pages")
+        finally:
+            if self._client is None:
+                client.close()
+
+    def _parse(self, response: httpx.Response, data: Any, label: str
+               ) -> tuple[list[dict[str, Any]], str | None]:
+        if not isinstance(data, dict):
+            raise self._fail(response, label, "body is not a JSON object")
+        if data.get("errors"):  # 200 with per-item errors (§5): not a complete answer
+            code, message = first_error(data)
+            raise malformed(response, system_id=self.system_id, page=label, kind="http_status",
+                            detail=f"errors in a 200 answer: {code}: {message}",
+                            secrets=self._secrets)
+        counts = data.get("counts", [])  # Square omits empty arrays
+        if not isinstance(counts, list):
+            raise self._fail(response, label, "field 'counts' is not a list", "schema")
+        cursor = data.get("cursor")
+        if cursor and len(counts) < self.limit:
+            raise self._fail(response, label, f"truncated page: {len(counts)} counts but "
+                             f"limit={self.limit} and a cursor follows")
+        return [self._row(response, c, i, label) for i, c in enumerate(counts)], cursor
+
+    def _row(self, response: httpx.Response, c: Any, i: int, label: str) -> dict[str, Any]:
+        if not isinstance(c, dict):
+            raise self._fail(response, label, f"counts[{i}] is not an object")
+        for key in REQUIRED:
+            if key not in c:
+                raise self._fail(response, label, f"required field '{key}' missing in "
+                                 f"counts[{i}]", "schema")
+        if c["state"] not in STATES:
+            raise self._fail(response, label, f"counts[{i}].state {c['state']!r} is not an "
+                             "InventoryState", "schema")
+        try:
+            Decimal(str(c["quantity"]))
+            when = parse_utc(str(c["calculated_at"]))
+        except (InvalidOperation, ValueError):
+            raise self._fail(response, label, f"counts[{i}]: quantity {c['quantity']!r} or "
+                             f"calculated_at {c['calculated_at']!r} unreadable") from None
+        if self.high_water_mark is None or when > self.high_water_mark:
+            self.high_water_mark = when
+        return {k: c.get(k) for k in COLUMNS}
+
+    def _fail(self, response: httpx.Response, page: str, detail: str,
+              kind: Kind = "malformed") -> ExtractionError:
+        return malformed(response, system_id=self.system_id, page=page, detail=detail,
+                         kind=kind, secrets=self._secrets)
