@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test dev lint typecheck manifest clean env
+.PHONY: demo test dev lint typecheck manifest clean env test-spark bench test-faults bench-extract bench-detect
 
 env: $(STAMP)
 
@@ -25,8 +25,37 @@ test: manifest
 	$(BIN)/mypy stockdrift extractors alerts expectations
 	$(BIN)/python -m pytest -q
 
+# Scaling series 10k/30k/100k SKUs x 10 locations x 6 systems; figures vs targets (bench/README.md)
+bench: manifest
+	$(BIN)/python -m bench.run
+
+# The whole reliability suite (3x7 fault matrix, kill -9, concurrent cycles); `make test` runs
+# its fast part. The summary table is written into docs/RELIABILITY.md.
+test-faults: manifest
+	STOCKDRIFT_FAULTS_FULL=1 STOCKDRIFT_FAULTS_SUMMARY=docs/RELIABILITY.md \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+
+# The dbt project on DuckDB and on Spark (dbt-spark session mode, needs Java 17+) from the
+# same Parquet raw snapshots; every mart must match row for row (docs/SCALING.md).
+test-spark: manifest
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	STOCKDRIFT_TEST_SPARK=1 $(BIN)/python -m pytest -q -s tests/spark
+
 dev: manifest
 	$(BIN)/stockdrift dev
+
+# The leadership report for the last 7 days of out/stockdrift.duckdb (after `make demo`).
+.PHONY: report
+report: $(STAMP)
+	$(BIN)/stockdrift report --last 7d
+
+bench-extract: $(STAMP)
+	$(BIN)/python -m bench.extract
+
+# Detection quality vs the sandbox's ground truth (issue 4). BENCH_DETECT_ARGS, e.g.
+# "--seeds 0,1,2,3 --hours 48", for the full run (about 15 min per seed-48h on one core).
+bench-detect: manifest
+	$(BIN)/python -m bench.detect $(BENCH_DETECT_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

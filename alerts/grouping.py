@@ -205,6 +205,8 @@ def _summary(rows: list[dict[str, Any]], severity: str, cfg: StockdriftConfig) -
             f"{_num(worst.observed)}, expected {_num(worst.expected)} "
             f"({_num(variance, sign=True)})."
         )
+    elif rows[0].get("title"):  # no quantities (e.g. a failed extraction): say what it is
+        text += f" {'Worst: ' if len(rows) > 1 else ''}{str(rows[0]['title']).rstrip('.')}."
     return text
 
 

@@ -95,10 +95,13 @@ def heartbeat(
     unsent = int(unsent_row[0]) if unsent_row else 0
     owner = cfg.routing.default_owner
     succeeded = int(counts.get("succeeded", 0))
+    history = (
+        f"In the 24 h before: {succeeded} of {total} cycle{'s' if total != 1 else ''} succeeded"
+        f"{', ' + str(counts['failed']) + ' failed' if counts.get('failed') else ''}"
+        if total else "No earlier cycle in the last 24 h (first run, or the monitor was down)"
+    )
     summary = (
-        f"stockdrift ran at {at:%Y-%m-%d %H:%M} UTC. In the 24 h before: {succeeded} of "
-        f"{total} cycle{'s' if total != 1 else ''} succeeded"
-        f"{', ' + str(counts['failed']) + ' failed' if counts.get('failed') else ''}. "
+        f"stockdrift ran at {at:%Y-%m-%d %H:%M} UTC. {history}. "
         f"{open_now} exception{'s' if open_now != 1 else ''} open, "
         f"{unsent} alert{'s' if unsent != 1 else ''} waiting to be delivered."
     )
@@ -107,8 +110,8 @@ def heartbeat(
         slack_target=cfg.owners[owner].slack, cause="heartbeat", system_id="stockdrift",
         severity="info", title=f"stockdrift is alive: {succeeded}/{total} cycles succeeded in 24 h",
         summary=summary, probable_cause="",
-        suggested_check="" if total and succeeded == total else
-        "If cycles failed or none ran, open the Dagster UI and check the monitor_cycle runs.",
+        suggested_check="" if succeeded == total else
+        "Some cycles did not succeed: open the Dagster UI and check the monitor_cycle runs.",
         since=at, evidence={"cycles": counts, "open_exceptions": open_now, "unsent": unsent},
         report_url=report_url or cfg.slack.report_url,
     )

@@ -1,0 +1,1 @@
+"""Benchmarks that measure stockdrift against the sandbox world's ground truth."""

@@ -169,7 +169,8 @@ def land_cycle(con: duckdb.DuckDBPyConnection, shape: Shape, cycle_no: int) -> i
             snapshot_id = f"{s.system_id}-{cycle_no:05d}"
             total += _insert_rows(con, shape, s, snapshot_id, stamp)
             con.execute(
-                "insert into raw.snapshots values (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, 1, 1, null)",
+                "insert into raw.snapshots values "
+                "(?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, 1, 1, null)",
                 [snapshot_id, s.system_id, s.connector, at, at, at, at,
                  shape.skus * shape.locations],
             )

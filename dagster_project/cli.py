@@ -97,16 +97,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return 0 if result.success else 1
 
 
-def cmd_report(args: argparse.Namespace, console: Console) -> int:
-    from reports.html import write_report
-
-    cfg = load_config(args.config)
-    path = Path(args.output or Path(cfg.out_dir) / "report.html")
-    figures = write_report(cfg, datetime.now(UTC), path)
-    console.print(f"wrote {path}: {figures}")
-    return 0
-
-
 def cmd_dev(args: argparse.Namespace, console: Console) -> int:
     """Sandbox servers on their fixed ports plus the Dagster UI on the same definitions."""
     from sandbox.serve import SANDBOX_TOKENS
@@ -153,9 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one monitoring cycle against the configured systems")
     run.add_argument("--config", default=DEFAULT_CONFIG)
     run.add_argument("--cycle-at", help="ISO time of the cycle (default: now)")
-    rep = sub.add_parser("report", help="write the HTML drift and freshness report")
-    rep.add_argument("--config", default=DEFAULT_CONFIG)
-    rep.add_argument("--output")
     dev = sub.add_parser("dev", help="sandbox servers + Dagster UI")
     dev.add_argument("--config", default="stockdrift.example.yml")
     dev.add_argument("--port", type=int, default=3000)
@@ -167,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: tuple[str, ...] = (
     "dagster_project.cli_queue",  # exceptions list|show|ack|snooze|resolve
     "dagster_project.cli_routes",  # routes explain|preview|validate
+    "dagster_project.cli_mappings",  # report; mappings history|diff|check|apply; config; audit
 )
 
 
@@ -178,7 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "demo": cmd_demo,
         "run": cmd_run,
-        "report": cmd_report,
         "dev": cmd_dev,
     }
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -16,9 +16,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from alerts.routing import require_valid_routes
 from stockdrift import queue
+from stockdrift.audit_roles import require
 from stockdrift.clock import Clock, WallClock, to_naive_utc
 from stockdrift.config import StockdriftConfig, load_config
 from stockdrift.warehouse import open_warehouse
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace, console: Console, clock: Clock) -> int:
             return _show(con, args.fingerprint, console)
         status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
         until = now + args.for_ if args.action == "snooze" else None
+        require(cfg, "decide_exceptions", args.actor)  # roles.exception_deciders
         full = queue.transition(con, args.fingerprint, status, args.actor, args.reason, now, cfg,
                                 snoozed_until=until)
         tail = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
@@ -90,12 +93,14 @@ def run(args: argparse.Namespace, console: Console, clock: Clock) -> int:
 
 def _table(rows: list[dict[str, Any]], status: str, now: datetime) -> Table:
     table = Table(title=f"Exceptions ({status}): {len(rows)}")
-    for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "age", "title"):
-        table.add_column(col)
+    for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "age"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title", ratio=1)
     for r in rows:
-        table.add_row(r["fingerprint"][:10], r["status"], r["severity"], r["cause"],
-                      r["system_id"] or "—", r["owner_id"], _age(now - r["first_seen_at"]),
-                      r["title"])
+        # Text, not markup: a SKU named "[bold]" in a title must print as itself.
+        table.add_row(*(Text(str(v)) for v in (
+            r["fingerprint"][:10], r["status"], r["severity"], r["cause"], r["system_id"] or "—",
+            r["owner_id"], _age(now - r["first_seen_at"]), r["title"])))
     return table
 
 

@@ -10,6 +10,7 @@ import os
 
 import dagster as dg
 
+from alerts.routing import require_valid_routes
 from dagster_project.defs.alerting import slack_alerts
 from dagster_project.defs.evaluate import build_queue_asset
 from dagster_project.defs.extract import build_extract_assets, build_landed_asset
@@ -17,7 +18,6 @@ from dagster_project.defs.reporting import drift_report
 from dagster_project.defs.schedules import all_systems_job, build_schedules
 from dagster_project.defs.transform import build_dbt_assets, dbt_resource
 from dagster_project.resources import StockdriftResource
-from alerts.routing import require_valid_routes
 from stockdrift.config import load_config
 
 DEFAULT_CONFIG = "stockdrift.example.yml"

@@ -23,6 +23,7 @@ from dagster_project.resources import CYCLE_TAG, QUIET
 from sandbox.serve import SANDBOX_TOKENS, SandboxServers
 from sandbox.world import World
 from stockdrift.clock import ManualClock
+from stockdrift.locking import cycle_lock
 
 DEMO_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN"}
@@ -96,10 +97,13 @@ def run_demo(
             cycle_at = DEMO_START + timedelta(minutes=5 * i)
             clock.set(cycle_at)
             t0 = time.perf_counter()
-            result = job.execute_in_process(
-                instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()},
-                run_config=QUIET, raise_on_error=False
-            )
+            # one cycle per warehouse at a time (stockdrift/locking.py): a concurrent
+            # `stockdrift run` on the same warehouse waits up to a minute, then refuses
+            with cycle_lock(out_dir / "stockdrift.duckdb", wait_seconds=60, label="demo"):
+                result = job.execute_in_process(
+                    instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()},
+                    run_config=QUIET, raise_on_error=False
+                )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
             console.print(

@@ -12,7 +12,11 @@ import great_expectations as gx
 from expectations.findings import Finding, Scope
 from expectations.suite import Suite, iso
 
-SQL = "select * from marts.fct_unmapped_keys"
+SQL = """
+select u.*, coalesce(s.source_as_of, s.finished_at) as observed_at
+from marts.fct_unmapped_keys u
+left join raw.snapshots s on s.snapshot_id = u.snapshot_id
+"""
 
 
 def _expectations() -> list[Any]:
@@ -43,6 +47,7 @@ def to_finding(row: dict[str, Any]) -> Finding:
             "external_sku": row["external_sku"],
             "external_location": row["external_location"],
             "observed_qty": qty,
+            "observed_at": iso(row["observed_at"]),
             "first_seen_at": iso(row["first_seen_at"]),
             "snapshot_id": row["snapshot_id"],
         },

@@ -30,13 +30,14 @@ from extractors.http import (
     request_with_retries,
 )
 from extractors.lwa import DEFAULT_ENDPOINT, LwaTokens
-from extractors.vendor_errors import with_vendor_code
+from extractors.vendor_errors import add_attempts, copy_error, with_vendor_code
 from stockdrift.clock import parse_utc
 from stockdrift.config import SystemConfig
 
 PATH = "/fba/inventory/v1/summaries"
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"  # US (§2.2 example)
 RATE_PER_S, BURST = 2.0, 2  # §2.3 usage plan
+PACE_MARGIN = 0.9  # pace 10% under the plan: network jitter must not cost a 429
 MAX_PAGES = 100_000
 
 COLUMNS: tuple[str, ...] = (
@@ -84,6 +85,9 @@ class AmazonFbaConnector:
         self.marketplace = system.options.get("marketplace_id", DEFAULT_MARKETPLACE)
         self.lwa_endpoint = system.options.get("lwa_endpoint", DEFAULT_ENDPOINT)
         self.since = since  # None = full refresh
+        # Pages are full until the last (observed, not documented): a short page that still
+        # has a nextToken reads as cut. `strict_pages: "false"` turns the check off.
+        self.strict_pages = system.options.get("strict_pages", "true") != "false"
         self.high_water_mark: datetime | None = None  # newest lastUpdatedTime seen
         self._secrets: tuple[str, ...] = ()
         self.tokens: LwaTokens | None = None
@@ -101,7 +105,7 @@ class AmazonFbaConnector:
             endpoint = str(httpx.URL(self.system.base_url).join(endpoint))
         self.tokens = LwaTokens(client, endpoint, system_id=self.system_id, sleep=self._sleep,
                                 now=self._now, **creds)
-        pacer = Pacer(RATE_PER_S, BURST, self._sleep, self._now)
+        pacer = Pacer(RATE_PER_S * PACE_MARGIN, BURST, self._sleep, self._now)
         base: dict[str, Any] = {
             "details": "true", "granularityType": "Marketplace",
             "granularityId": self.marketplace, "marketplaceIds": self.marketplace,
@@ -114,13 +118,13 @@ class AmazonFbaConnector:
             for n in range(1, MAX_PAGES + 1):
                 params = {**base, **({"nextToken": next_token} if next_token else {})}
                 pacer.take()
-                response = self._get(client, params, n if next_token is None else next_token)
                 label = n if next_token is None else f"{n} (nextToken {next_token[:16]})"
+                response = self._get(client, params, label)
                 data = parse_json(response, system_id=self.system_id, page=label,
                                   secrets=self._secrets)
                 rows, next_token = self._parse(response, data, label)
                 first_size = first_size or len(rows)
-                if next_token and len(rows) < first_size:
+                if self.strict_pages and next_token and len(rows) < first_size:
                     raise self._fail(response, label, f"truncated page: {len(rows)} summaries "
                                      f"after a first page of {first_size}, and a nextToken")
                 yield Page(rows, Exchange.from_response(
@@ -140,22 +144,27 @@ class AmazonFbaConnector:
              ) -> httpx.Response:
         """One page; on an auth failure refresh the LWA token once (expired mid-run)."""
         assert self.tokens is not None
+        spent = self.tokens.requests  # LWA requests since the last page count here
         for refreshed in (False, True):
             headers = {
                 "x-amz-access-token": self.tokens.token(),  # §2.1
                 "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
             }
             try:
-                return request_with_retries(
+                response = request_with_retries(
                     client, "GET", PATH, system_id=self.system_id, page=page, params=params,
                     headers=headers, sleep=self._sleep, secrets=self._all_secrets(),
                 )
             except ExtractionError as exc:
                 exc = with_vendor_code(exc, self._all_secrets())
+                spent += exc.attempts
                 if exc.kind == "auth" and not refreshed:
                     self.tokens.invalidate()  # §2.5: 403 "Unauthorized" / expired token
                     continue
-                raise exc from None
+                raise copy_error(exc, attempts=spent + self.tokens.requests) from None
+            finally:
+                spent, self.tokens.requests = spent + self.tokens.requests, 0
+            return add_attempts(response, spent)
         raise AssertionError("unreachable")
 
     def _parse(self, response: httpx.Response, data: Any, page: int | str

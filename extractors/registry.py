@@ -6,10 +6,16 @@ from collections.abc import Callable
 
 import httpx
 
+from extractors.amazon_fba import AmazonFbaConnector
 from extractors.base import Connector
+from extractors.csv_drop import CsvDropConnector
+from extractors.edi846 import Edi846Connector
 from extractors.netsuite import NetSuiteConnector
 from extractors.shipbob import ShipBobConnector
 from extractors.shopify import ShopifyConnector
+from extractors.shopify_graphql import ShopifyGraphqlConnector
+from extractors.sql_wms import SqlWmsConnector
+from extractors.square import SquareConnector
 from stockdrift.config import ConfigError, SystemConfig
 
 Factory = Callable[[SystemConfig, httpx.Client | None], Connector]
@@ -18,6 +24,13 @@ CONNECTORS: dict[str, Factory] = {
     "netsuite_suiteql": NetSuiteConnector,
     "shopify_rest": ShopifyConnector,
     "shipbob": ShipBobConnector,
+    "shopify_graphql": ShopifyGraphqlConnector,
+    "amazon_fba": AmazonFbaConnector,
+    "square": SquareConnector,
+    # File and database connectors take no HTTP client (the argument is ignored).
+    "edi846": Edi846Connector,
+    "csv_drop": CsvDropConnector,
+    "sql_wms": SqlWmsConnector,
 }
 
 

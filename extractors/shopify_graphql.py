@@ -32,7 +32,7 @@ from extractors.http import (
     request_with_retries,
 )
 from extractors.shopify_levels import NAMES, LevelError, level_row, parse_bulk_jsonl
-from extractors.vendor_errors import first_error, with_vendor_code
+from extractors.vendor_errors import add_attempts, copy_error, first_error, with_vendor_code
 from stockdrift.config import SystemConfig
 
 DEFAULT_API_VERSION = "2024-04"
@@ -124,23 +124,27 @@ class ShopifyGraphqlConnector:
     def graphql(self, client: httpx.Client, query: str, variables: dict[str, Any],
                 label: str) -> tuple[httpx.Response, Any]:
         """POST one query; wait out THROTTLED answers (§1.9) with the bucket's own numbers."""
+        spent = 0  # requests answered THROTTLED
         for _ in range(THROTTLE_RETRIES):
             try:
                 response = request_with_retries(
                     client, "POST", self.path, system_id=self.system_id, page=label,
                     json={"query": query, "variables": variables}, headers=self._headers,
-                    sleep=self._sleep, secrets=self._secrets, max_attempts=3,
+                    sleep=self._sleep, secrets=self._secrets,
                 )
             except ExtractionError as exc:
                 exc = with_vendor_code(exc, self._secrets)
                 if exc.status_code != 429 or exc.exchange is None:
-                    raise exc from None
+                    raise copy_error(exc, attempts=exc.attempts + spent) from None
+                spent += exc.attempts
                 self._throttle_wait(_json_or_none(exc.exchange.body), force=True)
                 continue
+            add_attempts(response, spent)
             data = parse_json(response, system_id=self.system_id, page=label,
                               secrets=self._secrets)
             code, message = first_error(data)
             if code == "THROTTLED":
+                spent += attempts_of(response)
                 self._throttle_wait(data, force=True)
                 continue
             if code or message:
@@ -150,8 +154,8 @@ class ShopifyGraphqlConnector:
             self._throttle_wait(data, force=False)
             return response, data
         raise ExtractionError(self.system_id, "rate_limited", method="POST", url=self.path,
-                              page=label, status_code=200, vendor_code="THROTTLED",
-                              attempts=THROTTLE_RETRIES,
+                              page=label, status_code=429, vendor_code="THROTTLED",
+                              attempts=spent,
                               detail="query cost never fit the bucket")
 
     def _throttle_wait(self, data: Any, *, force: bool) -> None:

@@ -6,8 +6,12 @@ back in the next POST body. `quantity` is a decimal string (kept as text; valida
 is newest `calculated_at` first. Incremental: `updated_after` = last high-water mark.
 Errors are `{"errors": [{category, code, detail, field}]}`, including HTTP 200 answers with
 per-item errors (treated as a failed page: partial counts would read as missing stock).
-Auth: `Authorization: Bearer` (access token from env). Square publishes no numeric rate limit
-and no rate-limit headers; a 429 `RATE_LIMITED` backs off via the shared retry policy.
+Auth: `Authorization: Bearer`. Either a personal access token (`credentials.access_token`,
+no expiry, no refresh) or OAuth (`credentials.refresh_token`, `client_id`, `client_secret`):
+`POST /oauth2/token` with `grant_type=refresh_token` returns an access token valid 30 days
+with an ISO `expires_at` [DOC: developer.squareup.com/reference/square/o-auth/obtain-token];
+we obtain one per run and again once on a 401. Square publishes no numeric rate limit and no
+rate-limit headers; a 429 `RATE_LIMITED` backs off via the shared retry policy.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from extractors.http import (
     parse_json,
     request_with_retries,
 )
-from extractors.vendor_errors import first_error, with_vendor_code
+from extractors.vendor_errors import add_attempts, copy_error, first_error, with_vendor_code
 from stockdrift.clock import parse_utc
 from stockdrift.config import SystemConfig
 
@@ -68,15 +72,27 @@ class SquareConnector:
         self.location_ids = [s for s in opts.get("location_ids", "").split(",") if s]
         self.since = since
         self.high_water_mark: datetime | None = None
+        # Full pages before the last are observed, not documented: `strict_pages: "false"`
+        # accepts short pages that carry a cursor.
+        self.strict_pages = opts.get("strict_pages", "true") != "false"
         self._secrets: tuple[str, ...] = ()
+        self._oauth: dict[str, str] = {}
+        self.refreshes = 0
+        self._token_requests = 0
 
     def source_as_of(self) -> datetime | None:
         return None  # counts are live; calculated_at is per count (high_water_mark)
 
     def pages(self) -> Iterator[Page]:
-        token = self.system.credential("access_token")
-        self._secrets = (token,)
+        oauth = "refresh_token" in self.system.credentials
+        if oauth:
+            self._oauth = {n: self.system.credential(n)
+                           for n in ("refresh_token", "client_id", "client_secret")}
+            self._secrets = (self._oauth["refresh_token"], self._oauth["client_secret"])
+        else:
+            self._secrets = (self.system.credential("access_token"),)
         client = self._client or make_client(self.system.base_url, self.system.timeout_seconds)
+        token = self._obtain_token(client) if oauth else self._secrets[0]
         headers = {"Authorization": f"Bearer {token}", "Square-Version": self.version}
         body: dict[str, Any] = {"states": self.states, "limit": self.limit}
         if self.location_ids:
@@ -96,7 +112,16 @@ class SquareConnector:
                         json=payload, headers=headers, sleep=self._sleep, secrets=self._secrets,
                     )
                 except ExtractionError as exc:
-                    raise with_vendor_code(exc, self._secrets) from None
+                    if not (oauth and exc.status_code == 401 and self.refreshes == 1):
+                        raise with_vendor_code(exc, self._secrets) from None
+                    headers["Authorization"] = f"Bearer {self._obtain_token(client)}"
+                    response = request_with_retries(  # once more with a fresh token
+                        client, "POST", PATH, system_id=self.system_id, page=label,
+                        json=payload, headers=headers, sleep=self._sleep, secrets=self._secrets,
+                    )
+                    add_attempts(response, exc.attempts)  # the 401 answer
+                add_attempts(response, self._token_requests)  # ObtainToken calls count too
+                self._token_requests = 0
                 data = parse_json(response, system_id=self.system_id, page=label,
                                   secrets=self._secrets)
                 rows, cursor = self._parse(response, data, label)
@@ -112,6 +137,28 @@ class SquareConnector:
             if self._client is None:
                 client.close()
 
+    def _obtain_token(self, client: httpx.Client) -> str:
+        """ObtainToken with the refresh_token grant; the access token joins the secrets."""
+        try:
+            response = request_with_retries(
+                client, "POST", "/oauth2/token", system_id=self.system_id, page="oauth2/token",
+                json={**self._oauth, "grant_type": "refresh_token"}, sleep=self._sleep,
+                secrets=self._secrets, headers={"Square-Version": self.version},
+            )
+        except ExtractionError as exc:
+            raise copy_error(with_vendor_code(exc, self._secrets),
+                             detail="Square refused the refresh token; re-authorize the "
+                             "seller (OAuth) for a new one") from None
+        self._token_requests += attempts_of(response)
+        data = parse_json(response, system_id=self.system_id, page="oauth2/token",
+                          secrets=self._secrets)
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._fail(response, "oauth2/token", "no access_token in the answer", "schema")
+        self._secrets = (*self._secrets, token)
+        self.refreshes += 1
+        return token
+
     def _parse(self, response: httpx.Response, data: Any, label: str
                ) -> tuple[list[dict[str, Any]], str | None]:
         if not isinstance(data, dict):
@@ -125,7 +172,7 @@ class SquareConnector:
         if not isinstance(counts, list):
             raise self._fail(response, label, "field 'counts' is not a list", "schema")
         cursor = data.get("cursor")
-        if cursor and len(counts) < self.limit:
+        if self.strict_pages and cursor and len(counts) < self.limit:
             raise self._fail(response, label, f"truncated page: {len(counts)} counts but "
                              f"limit={self.limit} and a cursor follows")
         return [self._row(response, c, i, label) for i, c in enumerate(counts)], cursor

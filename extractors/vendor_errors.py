@@ -12,7 +12,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
+
 from extractors.errors import ExtractionError, redact
+from extractors.http import attempts_of
 
 
 def first_error(body: bytes | Any) -> tuple[str | None, str | None]:
@@ -65,4 +68,12 @@ def copy_error(exc: ExtractionError, **changes: Any) -> ExtractionError:
     return ExtractionError(exc.system_id, kind, **fields)
 
 
-__all__ = ["copy_error", "first_error", "with_vendor_code"]
+def add_attempts(response: httpx.Response, extra: int) -> httpx.Response:
+    """Count requests answered without data (THROTTLED, an auth retry, LWA) on the page that
+    finally succeeded, so `raw.snapshots.attempts` is every request sent."""
+    if extra:
+        response.extensions["stockdrift.attempts"] = attempts_of(response) + extra
+    return response
+
+
+__all__ = ["add_attempts", "copy_error", "first_error", "with_vendor_code"]

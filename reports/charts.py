@@ -27,6 +27,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, **extra: Any) -> go.Figure
         yaxis_title=escape(y_title),
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
         height=300,
+        width=660,  # fixed: two charts side by side on a laptop, no reflow needed
         legend={"orientation": "h", "y": -0.2},
         **extra,
     )
@@ -35,7 +36,8 @@ def _layout(fig: go.Figure, title: str, y_title: str, **extra: Any) -> go.Figure
 
 def to_div(fig: go.Figure, div_id: str) -> str:
     html: str = fig.to_html(
-        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False}
+        full_html=False, include_plotlyjs=False, div_id=div_id, default_width="660px",
+        config={"displaylogo": False, "responsive": False},
     )
     return html
 

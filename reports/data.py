@@ -92,11 +92,36 @@ def key_figures(data: ReportData) -> dict[str, Any]:
     }
 
 
-def export(con: duckdb.DuckDBPyConnection, period: Period, out_dir: Path) -> list[Path]:
-    """Every report table as `<name>.csv` and `<name>.parquet`, from the same SQL (COPY)."""
+def _literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value!r}::double"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_figures_sql(kpis: dict[str, Any]) -> str:
+    """The key figures as a one-row SELECT of literals, so COPY can write them too."""
+    return "select " + ", ".join(f"{_literal(v)} as {k}" for k, v in kpis.items())
+
+
+def export(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    out_dir: Path,
+    kpis: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Every report table as `<name>.csv` and `<name>.parquet`, from the same SQL (COPY),
+    plus `key_figures`, the headline numbers."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, sql in report_queries(period).items():
+    queries = report_queries(period)
+    queries["key_figures"] = key_figures_sql(kpis or collect(con, period).kpis)
+    for name, sql in queries.items():
         for ext, options in (("csv", "format csv, header true"), ("parquet", "format parquet")):
             path = out_dir / f"{name}.{ext}"
             literal = str(path).replace("'", "''")

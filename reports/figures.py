@@ -6,8 +6,8 @@ datetimes (never from user text), which is what lets COPY run the exact same sta
 
 Definitions (plain words beside each chart repeat them):
 - accuracy: share of compared SKU-locations (per system) within tolerance in a cycle;
-- settled drift: out of tolerance for longer than the system's freshness target since the
-  master last changed (the difference outlived the sync window, so it is not in flight);
+- settled drift: out of tolerance for at least the system's freshness target, both since the
+  drift began and since the master last changed (it outlived the sync window: not in flight);
 - units / value at risk: settled drift in units and units x unit cost, split by direction.
 """
 
@@ -23,10 +23,29 @@ def ts(value: datetime) -> str:
     return f"timestamp '{value:%Y-%m-%d %H:%M:%S}'"
 
 
-SETTLED = (
-    "(not within_tolerance and date_diff('minute', coalesce(last_master_change_at, "
-    "timestamp '1970-01-01'), cycle_at) > freshness_target_minutes)"
-)
+KEY = "system_id, canonical_sku, canonical_location"
+
+
+def settled_history(p: Period) -> str:
+    """Every comparison up to the period end with `drift_since` (start of the unbroken run
+    out of tolerance) and `is_settled`, as `int_current_variances_evaluated` defines them."""
+    return f"""
+with h as (
+    select *, max(case when within_tolerance then cycle_at end) over (
+        partition by {KEY} order by cycle_at rows between unbounded preceding and current row)
+        as last_ok_at
+    from marts.fct_variance_history where cycle_at <= {ts(p.end)}),
+runs as (
+    select *, min(case when within_tolerance = false then cycle_at end) over (
+        partition by {KEY}, last_ok_at) as run_start
+    from h)
+select *,
+    case when within_tolerance = false then run_start end as drift_since,
+    coalesce(within_tolerance = false
+        and date_diff('minute', run_start, cycle_at) >= freshness_target_minutes
+        and date_diff('minute', last_master_change_at, cycle_at) >= freshness_target_minutes,
+        false) as is_settled
+from runs"""
 
 
 def accuracy_trend(p: Period) -> str:
@@ -36,18 +55,18 @@ select cycle_at,
     count(*) filter (where within_tolerance) as keys_within,
     round(100.0 * count(*) filter (where within_tolerance) / count(*), 1)::double
         as accuracy_pct,
-    count(*) filter (where {SETTLED}) as keys_settled_drift,
-    coalesce(sum(abs_variance_units) filter (where {SETTLED} and direction = 'overstated'), 0)
+    count(*) filter (where is_settled) as keys_settled_drift,
+    coalesce(sum(abs_variance_units) filter (where is_settled and direction = 'overstated'), 0)
         as overstated_units,
-    coalesce(sum(abs_variance_units) filter (where {SETTLED} and direction = 'understated'), 0)
+    coalesce(sum(abs_variance_units) filter (where is_settled and direction = 'understated'), 0)
         as understated_units,
     round(coalesce(sum(abs_variance_units * coalesce(unit_cost, 0))
-        filter (where {SETTLED} and direction = 'overstated'), 0), 2)::double
+        filter (where is_settled and direction = 'overstated'), 0), 2)::double
         as overstated_value,
     round(coalesce(sum(abs_variance_units * coalesce(unit_cost, 0))
-        filter (where {SETTLED} and direction = 'understated'), 0), 2)::double
+        filter (where is_settled and direction = 'understated'), 0), 2)::double
         as understated_value
-from marts.fct_variance_history
+from ({settled_history(p)})
 where cycle_at between {ts(p.start)} and {ts(p.end)}
 group by cycle_at order by cycle_at"""
 
@@ -138,13 +157,13 @@ def top_drifting(p: Period) -> str:
     exception's cause and owner (the key's own, else its system-location incident)."""
     return f"""
 with latest as (
-    select * from marts.fct_variance_history
+    select * from ({settled_history(p)})
     where cycle_at between {ts(p.start)} and {ts(p.end)}
     qualify row_number() over (partition by system_id, canonical_sku, canonical_location
         order by cycle_at desc) = 1),
 drifting as (
     select *, abs_variance_units * coalesce(unit_cost, 0) as value_at_risk from latest
-    where {SETTLED}),
+    where is_settled),
 ex as (select * from ops.exceptions where status <> 'resolved')
 select d.canonical_sku, d.canonical_location, d.system_id, d.observed_qty, d.expected_qty,
     d.variance_units, d.direction, round(d.value_at_risk, 2)::double as value_at_risk,

@@ -31,8 +31,8 @@ h1{margin-bottom:0} .sub{color:#52606d;margin-top:4px}
 .kpis{display:flex;gap:16px;flex-wrap:wrap;margin:20px 0}
 .kpi{border:1px solid #d9e2ec;border-radius:8px;padding:12px 16px;min-width:170px}
 .kpi .v{font-size:28px;font-weight:600} .kpi .l{color:#52606d;font-size:13px}
-.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.chart{flex:1 1 520px;min-width:420px}
+.row{display:grid;gap:24px;grid-template-columns:repeat(auto-fit,minmax(660px,1fr))}
+.chart{min-width:0}
 table{border-collapse:collapse;margin:8px 0 20px} th,td{border-bottom:1px solid #e4e7eb;
 padding:6px 10px;text-align:left;font-size:14px} th{background:#f5f7fa}
 .bad{color:#b42318;font-weight:600} .ok{color:#067647} p.note{color:#52606d;max-width:900px}
@@ -89,11 +89,14 @@ def glance(k: dict[str, Any]) -> list[str]:
         lines.append("No comparisons were made in this period.")
     else:
         change = k["accuracy_change_pts"]
-        trend = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change)}"
+        trend = (
+            "unchanged" if change == 0
+            else f"{'up' if change > 0 else 'down'} {abs(change)} points"
+        )
         lines.append(
             f"Inventory is {k['accuracy_pct']:.1f}% accurate: that share of "
             f"{k['keys_compared']} SKU-locations shows what the master implies "
-            f"({trend} points over the period)."
+            f"({trend} over the period)."
         )
     lines.append(
         f"{k['overstated_units']} units are overstated ({_money(k['overstated_value'])} at "
@@ -102,9 +105,8 @@ def glance(k: dict[str, Any]) -> list[str]:
     )
     late = [f"late: {k['late_systems']}"] if k["late_systems"] else []
     late += [f"failing: {k['failing_systems']}"] if k["failing_systems"] else []
-    lines.append(
-        "Systems " + "; ".join(late) + "." if late else "Every system is within its freshness target."
-    )
+    on_time = "Every system is within its freshness target."
+    lines.append("Systems " + "; ".join(late) + "." if late else on_time)
     lines.append(
         f"Sync lag p95 is over target for {k['sync_p95_over_target']}."
         if k["sync_p95_over_target"]
@@ -148,7 +150,7 @@ def render(data: ReportData, generated_at: datetime) -> str:
     body = f"""
 <h1>Inventory drift and freshness</h1>
 <p class="sub" id="period">Period {escape(data.period.label())}; last cycle
-{escape(fmt(k["last_cycle_at"]))}. Generated {escape(fmt(generated_at))} UTC by stockdrift.</p>
+{escape(k["last_cycle_at"] or "none")}. Generated {escape(fmt(generated_at))} UTC by stockdrift.</p>
 <ul class="glance" id="glance">{items}</ul>
 <div class="kpis">{kpis(k)}</div>
 <h2>Is inventory accurate?</h2>
@@ -242,7 +244,7 @@ def build_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data, generated_at), encoding="utf-8")
     if export_dir is not None:
-        export(con, period, export_dir)
+        export(con, period, export_dir, data.kpis)
     return data
 
 

@@ -19,6 +19,43 @@ class Fault:
     detail: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
 
 
+# What each injection does (sandbox/injections.py) and the cause it must be found as.
+INJECTION_CAUSES: dict[str, str] = {
+    "duplicate_record": "duplicate_record",            # ShipBob lists one item twice
+    "on_hand_pushed": "on_hand_pushed_as_available",   # the push sends on-hand; a held order
+    "channel_edit": "channel_edited_directly",         # someone lowers Shopify by hand
+    "relist": "unexplained_increase",                  # relisted after an order in flight
+    "missing_listing": "missing_listing",              # the Shopify level disappears
+    "negative_available": "negative_available",        # an ERP order beyond stock
+    "low_stock_oversell": "oversell_risk",             # count finds 3; listing not updated
+}
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One fault from the scenario library, applied to one key at (or after) `at_minute`.
+
+    The key stops taking new orders at `at_minute`; the fault is applied once every order
+    already in flight for it has shipped and posted, so the fault alone explains the drift.
+    """
+
+    kind: str
+    sku: str
+    location: str = "EAST-DC"
+    at_minute: int = 30
+
+
+@dataclass(frozen=True)
+class Outage:
+    """An extraction outage the benchmark driver enacts: `failed` answers HTTP 500 (the
+    vendor's error body), `stale` means the system is not extracted at all."""
+
+    system_id: str
+    kind: str                      # failed | stale
+    from_minute: int
+    to_minute: int
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Knobs of the simulated business. The defaults are the demo scenario (three faults)."""
@@ -50,6 +87,14 @@ class Scenario:
     # A key gets no new order/receipt for this long after the last one, so every in-flight
     # sync (at most 5 minutes) settles before the next change to the same key.
     key_cooldown_minutes: int = 10
+
+    # The scenario library (all off by default, so the demo's three faults stay the truth).
+    injections: tuple[Injection, ...] = ()
+    outages: tuple[Outage, ...] = ()
+    # SKUs whose ids contain `/`, `.`, spaces and non-ASCII letters (catalog.ODD_SKUS).
+    odd_ids: bool = False
+    # Share of 3PL orders of 2+ units that ship in two parts (normal flow: must not alert).
+    partial_shipment_share: float = 0.0
 
     @classmethod
     def default(cls) -> Scenario:

@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="no injected faults")
     args = parser.parse_args(argv)
     ports = [int(p) for p in args.ports.split(",")]
-    if len(ports) != len(SYSTEMS):
-        parser.error(f"--ports needs {len(SYSTEMS)} comma-separated ports")
+    if not 1 <= len(ports) <= len(SYSTEMS):
+        parser.error(f"--ports takes up to {len(SYSTEMS)} comma-separated ports")
+    ports += [0] * (len(SYSTEMS) - len(ports))  # systems not given a port get a free one
     start = (parse_utc(args.start) if args.start
              else datetime.now(UTC).replace(second=0, microsecond=0))
     world = World(args.seed, start, Scenario.clean() if args.clean else None)

@@ -10,6 +10,7 @@
     with FakeSlack() as slack:
         client = WebClient(token=slack.token, base_url=slack.base_url)
         slack.fail_next(1, "ratelimited")
+        slack.outage(until=clock.now() + timedelta(hours=1))  # every call fails until then
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -55,6 +57,7 @@ class FakeSlack:
         self.messages: list[Json] = []
         self.calls: list[tuple[str, Json]] = []  # (method, arguments) in arrival order
         self._failures: list[tuple[str, str | None]] = []
+        self._outage: tuple[datetime, str] | None = None
         self._last_ts = 0.0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -93,6 +96,15 @@ class FakeSlack:
         with self._lock:
             self._failures.extend([(kind, method)] * n)
 
+    def outage(self, until: datetime, kind: str = "server_error") -> None:
+        """Fail every call with `kind` until the injected clock reaches `until`."""
+        if self._clock is None:
+            raise ValueError("an outage needs the clock: FakeSlack(clock=...)")
+        if kind not in FAILURE_KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}; use one of {FAILURE_KINDS}")
+        with self._lock:
+            self._outage = (until, kind)
+
     def calls_to(self, method: str) -> list[Json]:
         with self._lock:
             return [args for name, args in self.calls if name == method]
@@ -103,6 +115,9 @@ class FakeSlack:
         with self._lock:
             self.calls.append((method, args))
             failure = self._take_failure(method)
+            if failure is None and self._outage is not None and self._clock is not None:
+                until, kind = self._outage
+                failure = kind if self._clock.now() < until else None
             if failure == "ratelimited":
                 return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
             if failure == "server_error":

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.catalog import LOCATIONS, SHIPBOB_FC_NAME, SKUS, UNMAPPED_SKU, Location, Sku
-from sandbox.scenario import Fault, Scenario
+from sandbox import injections, shopify_catalog
+from sandbox.catalog import LOCATIONS, ODD_SKUS, SHIPBOB_FC_NAME, SKUS, UNMAPPED_SKU, Location, Sku
+from sandbox.scenario import Fault, Injection, Scenario
 
 __all__ = ["Fault", "Scenario", "World"]
 
@@ -35,11 +36,6 @@ CHANNEL_BUFFER = 0
 MIN_AVAILABLE_TO_SELL = 10    # keys below this stop selling, so stock never runs out
 EAST_DC = "EAST-DC"
 THREE_PL: Location = next(loc for loc in LOCATIONS if loc.shipbob_fc_id is not None)
-_ADDRESSES: dict[str, tuple[str, str, str, str, str]] = {
-    # address1, city, zip, province, province_code
-    "EAST-DC": ("200 Commerce Way", "Edison", "08817", "New Jersey", "NJ"),
-    "CICERO-3PL": ("5900 W Ogden Ave", "Cicero", "60804", "Illinois", "IL"),
-}
 
 Key = tuple[str, str]                 # (canonical location, canonical sku)
 Event = tuple[str, str, str, int]     # (kind, location, sku, quantity)
@@ -86,7 +82,8 @@ class World:
         self._rng = random.Random(self.seed)
         self._lock = threading.RLock()
         self._minute = 0
-        self.skus: tuple[Sku, ...] = (*SKUS, UNMAPPED_SKU) if self.scenario.unmapped_sku else SKUS
+        self.skus: tuple[Sku, ...] = (*SKUS, *(ODD_SKUS if self.scenario.odd_ids else ()),
+                                      *((UNMAPPED_SKU,) if self.scenario.unmapped_sku else ()))
         self._sku = {s.sku: s for s in self.skus}
         self._loc = {loc.location_id: loc for loc in LOCATIONS}
         self._erp: dict[Key, ErpBalance] = {}
@@ -97,6 +94,14 @@ class World:
         self._last_activity: dict[Key, int] = {}
         self._stuck: set[Key] = set()         # Shopify levels that ignore pushes
         self._faults: list[Fault] = []
+        # scenario library state (sandbox/injections.py)
+        self._pending: list[Injection] = list(self.scenario.injections)
+        self._quiet: set[Key] = set()         # keys taking no new orders or receipts
+        self._unlisted: set[Key] = set()      # keys with no Shopify inventory level
+        self._push_on_hand: set[Key] = set()  # keys whose push sends on-hand, not available
+        self._dup_shipbob: set[str] = set()   # SKUs ShipBob lists twice
+        for inj in self._pending:
+            injections.validate(inj, set(self._sku))
         self._init_state()
         self._inject_faults()
 
@@ -156,6 +161,11 @@ class World:
             for system_id, external in externals.items():
                 self._faults.append(Fault("unmapped_sku", system_id, None, None, self.start,
                                           {"external_sku": external}))
+        for outage in sc.outages:
+            cause = "extract_failed" if outage.kind == "failed" else "stale_system"
+            self._faults.append(Fault(cause, outage.system_id, None, None,
+                                      self.start + outage.from_minute * MINUTE,
+                                      {"until": self.start + outage.to_minute * MINUTE}))
 
     # ---- dynamics -----------------------------------------------------------------------
     def _schedule(self, minute: int, event: Event) -> None:
@@ -179,6 +189,8 @@ class World:
         while self._queue and self._queue[0][0] <= m:
             _, _, event = heapq.heappop(self._queue)
             self._apply(event, m)
+        if self._pending:
+            injections.apply_due(self, m)
         sc, n_skus = self.scenario, len(self.skus)
         for loc in LOCATIONS:
             for _ in range(self._poisson(sc.shopify_orders_per_sku_hour * n_skus / 60)):
@@ -194,23 +206,29 @@ class World:
 
     def _idle(self, key: Key, m: int) -> bool:
         last = self._last_activity.get(key)
-        return key not in self._stuck and (
+        return key not in self._stuck and key not in self._quiet and (
             last is None or m - last >= self.scenario.key_cooldown_minutes)
 
     def _can_sell(self, key: Key, q: int, m: int, on_shopify: bool) -> bool:
         if not self._idle(key, m) or self._erp[key].available - q < MIN_AVAILABLE_TO_SELL:
             return False
-        return not on_shopify or self._shop[key].available >= q
+        return not on_shopify or (key not in self._unlisted and self._shop[key].available >= q)
 
     def _fulfil(self, loc: str, sku: str, q: int, m: int, erp_commit_at: int) -> None:
         """Schedule the warehouse side of an order committed in the ERP at `erp_commit_at`."""
         rng = self._rng
         if loc == THREE_PL.location_id:
             sb_commit = m + rng.randint(1, 2)
-            sb_ship = sb_commit + rng.randint(5, 20)
             self._schedule(sb_commit, ("sb_commit", loc, sku, q))
-            self._schedule(sb_ship, ("sb_ship", loc, sku, q))
-            self._schedule(sb_ship + rng.randint(2, 4), ("erp_ship", loc, sku, q))
+            parts = [q]
+            share = self.scenario.partial_shipment_share   # drawn only when on: same stream
+            if share > 0 and q > 1 and rng.random() < share:
+                parts = [1, q - 1]                          # partial shipment, rest later
+            sb_ship = sb_commit
+            for part in parts:
+                sb_ship += rng.randint(5, 20)
+                self._schedule(sb_ship, ("sb_ship", loc, sku, part))
+                self._schedule(sb_ship + rng.randint(2, 4), ("erp_ship", loc, sku, part))
         else:
             self._schedule(erp_commit_at + rng.randint(5, 20), ("erp_ship", loc, sku, q))
 
@@ -261,6 +279,9 @@ class World:
             self._sb[sku].committed -= q
         elif kind == "push":
             self._push(loc, sku, m)
+        elif kind == "relist":              # units put back on the channel by hand
+            self._shop[(loc, sku)].available += q
+            self._shop[(loc, sku)].updated_at = self.start + m * MINUTE
 
     def _push_blocked(self, loc: str, key: Key, m: int) -> bool:
         sc = self.scenario
@@ -272,7 +293,9 @@ class World:
         key = (loc, sku)
         if self._push_blocked(loc, key, m):
             return
-        value = max(0, self._erp[key].available - CHANNEL_BUFFER)
+        bal = self._erp[key]
+        value = max(0, (bal.on_hand if key in self._push_on_hand else bal.available)
+                    - CHANNEL_BUFFER)
         level = self._shop[key]
         if level.available != value:        # an unchanged push leaves updated_at alone
             level.available = value
@@ -302,35 +325,11 @@ class World:
 
     def shopify_locations(self) -> list[dict[str, Any]]:
         """Shopify Location resources (doc 1.3 shape); datetimes are rendered by the server."""
-        created = self.start - timedelta(days=900)
-        out = []
-        for loc in sorted(LOCATIONS, key=lambda x: x.shopify_location_id):
-            address1, city, zip_code, province, province_code = _ADDRESSES[loc.location_id]
-            out.append({
-                "id": loc.shopify_location_id, "name": loc.name, "address1": address1,
-                "address2": None, "city": city, "zip": zip_code, "province": province,
-                "country": "US", "phone": None, "created_at": created, "updated_at": created,
-                "country_code": "US", "country_name": "United States",
-                "province_code": province_code, "legacy": False, "active": True,
-                "admin_graphql_api_id": f"gid://shopify/Location/{loc.shopify_location_id}",
-                "localized_country_name": "United States", "localized_province_name": province,
-            })
-        return out
+        return shopify_catalog.shopify_locations(self.start)
 
     def shopify_items(self) -> list[dict[str, Any]]:
         """Shopify InventoryItem resources including `sku` (doc 1.3)."""
-        out = []
-        for i, sku in enumerate(sorted(self.skus, key=lambda s: s.shopify_item_id)):
-            created = self.start - timedelta(days=400 - i, hours=i % 7)
-            out.append({
-                "id": sku.shopify_item_id, "sku": sku.sku, "created_at": created,
-                "updated_at": created, "requires_shipping": True, "cost": f"{sku.unit_cost:.2f}",
-                "country_code_of_origin": None, "province_code_of_origin": None,
-                "harmonized_system_code": None, "tracked": True,
-                "country_harmonized_system_codes": [],
-                "admin_graphql_api_id": f"gid://shopify/InventoryItem/{sku.shopify_item_id}",
-            })
-        return out
+        return shopify_catalog.shopify_items(self.start, self.skus)
 
     def shopify_levels(self) -> list[dict[str, Any]]:
         """Inventory levels ordered by location then item; `updated_at` is an aware datetime."""
@@ -339,7 +338,7 @@ class World:
                 {"inventory_item_id": self._sku[sku].shopify_item_id,
                  "location_id": self._loc[loc].shopify_location_id,
                  "available": level.available, "updated_at": level.updated_at}
-                for (loc, sku), level in self._shop.items()
+                for (loc, sku), level in self._shop.items() if (loc, sku) not in self._unlisted
             ]
         return sorted(rows, key=lambda r: (r["location_id"], r["inventory_item_id"]))
 
@@ -368,7 +367,15 @@ class World:
                     # doc 3.2: sellable = on hand - committed - exception orders
                     "total_sellable_quantity": b.fulfillable,
                 })
+                if sku.sku in self._dup_shipbob:
+                    out.append(out[-1])         # the same item twice in one listing
         return out
+
+    def outage(self, system_id: str) -> str | None:
+        """The extraction outage (failed | stale) the scenario puts on a system now."""
+        m = self._minute
+        return next((o.kind for o in self.scenario.outages
+                     if o.system_id == system_id and o.from_minute <= m < o.to_minute), None)
 
     def ground_truth(self) -> list[Fault]:
         """Faults injected so far (injected_at <= now)."""

@@ -18,8 +18,7 @@ import duckdb
 from rich.console import Console
 
 from alerts.deliver import deliver_pending
-from alerts.followups import exception_rows, plan_notifications
-from alerts.grouping import build_messages
+from alerts.followups import plan_notifications
 from alerts.outbox import enqueue
 from alerts.senders import Sender, SlackSender, build_sender
 from alerts.watchdog import CAUSE as DELIVERY_FAILED
@@ -66,12 +65,12 @@ def alert_cycle(
         count = enqueue(con, messages, at)
         report = deliver_pending(con, sender, at, cfg.slack.max_attempts)
         # The alert path watches itself: owners cut off become exceptions now, and their
-        # alert (to the default owner) goes out in this same cycle.
+        # alert (to the default owner) goes out in this same cycle, as does the notice
+        # that an owner is reachable again. Re-planning only finds what is new: everything
+        # planned above is in the outbox now.
         changes = apply_outcomes(con, [delivery_outcome(con, cfg.slack.max_attempts)], at, cfg)
-        if changes.newly_alertable:
-            rows = exception_rows(con, "status = 'open' and alerted_at is null and cause = ?",
-                                  [DELIVERY_FAILED])
-            own = build_messages(rows, cfg, at, "opened", report_url, run_url)
+        if changes.newly_alertable or changes.resolved:
+            own = plan_notifications(con, cfg, at, report_url, run_url)
             count += enqueue(con, own, at)
             messages += own
             extra = deliver_pending(con, sender, at, cfg.slack.max_attempts,

@@ -180,6 +180,15 @@ class SlackConfig(_Strict):
         return os.environ.get(self.token_env) or None
 
 
+class RolesConfig(_Strict):
+    """Who may change what, by owner id; `admins` may always. An empty list means admins only
+    for config and mapping edits, and every exception's own owner for exception decisions."""
+
+    config_editors: list[str] = Field(default_factory=list)
+    mapping_editors: list[str] = Field(default_factory=list)
+    exception_deciders: list[str] = Field(default_factory=list)
+
+
 class StockdriftConfig(_Strict):
     warehouse_path: str = "out/stockdrift.duckdb"
     out_dir: str = "out"
@@ -191,6 +200,7 @@ class StockdriftConfig(_Strict):
     routing: RoutingConfig
     slack: SlackConfig = Field(default_factory=SlackConfig)
     admins: list[str] = Field(default_factory=list)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
 
     @model_validator(mode="after")
     def _cross_references(self) -> StockdriftConfig:
@@ -208,6 +218,9 @@ class StockdriftConfig(_Strict):
                 )
         self._check_owner("routing.default_owner", self.routing.default_owner)
         self._check_owner("routing.mapping_owner", self.routing.mapping_owner)
+        for role, members in self.roles.model_dump().items():
+            for i, member in enumerate(members):
+                self._check_owner(f"roles.{role}[{i}]", member)
         loc_ids = {loc.id for loc in self.locations}
         for i, rule in enumerate(self.routing.rules):
             self._check_owner(f"routing.rules[{i}].owner", rule.owner)

@@ -6,6 +6,7 @@ and DuckDB allows one writer at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from extractors.landing import SnapshotResult, land_snapshot
 from extractors.registry import build_connector
 from stockdrift.clock import Clock, to_naive_utc
 from stockdrift.config import StockdriftConfig
+from stockdrift.locking import cycle_lock
 from stockdrift.queue import QueueChanges, apply_outcomes
 from stockdrift.warehouse import open_warehouse, write_config
 
@@ -87,3 +89,37 @@ def finish_cycle(
 
 def warehouse_path(cfg: StockdriftConfig) -> Path:
     return Path(cfg.warehouse_path).resolve()
+
+
+@dataclass
+class CycleOutcome:
+    snapshots: list[SnapshotResult]
+    evaluation: EvaluationResult
+    alerts: Any  # stockdrift.alerting.AlertCycleResult
+
+
+def run_cycle(
+    cfg: StockdriftConfig,
+    cycle_at: datetime,
+    clock: Clock,
+    *,
+    build: Callable[[str], object],
+    cycle_id: str | None = None,
+    extract: Callable[[StockdriftConfig, str, datetime, Clock], SnapshotResult] = extract_system,
+    alert_kwargs: dict[str, Any] | None = None,
+    wait_seconds: float = 0.0,
+) -> CycleOutcome:
+    """Every stage of one cycle in the Dagster job's order, holding the warehouse's cycle
+    lock throughout (a second cycle waits `wait_seconds`, then refuses). `build` runs dbt
+    (`dagster_project.defs.transform.run_dbt_build`): core code does not import Dagster."""
+    from stockdrift.alerting import alert_cycle
+
+    cycle_id = cycle_id or f"cycle-{to_naive_utc(cycle_at):%Y%m%dT%H%M%S}"
+    with cycle_lock(cfg.warehouse_path, wait_seconds=wait_seconds, label=cycle_id):
+        snapshots = [extract(cfg, s.id, cycle_at, clock) for s in cfg.systems]
+        prepare_cycle(cfg, cycle_at, cycle_id)
+        build(to_naive_utc(cycle_at).strftime("%Y-%m-%d %H:%M:%S"))
+        evaluation = evaluate(cfg, cycle_at)
+        alerts = alert_cycle(cfg, cycle_at, **(alert_kwargs or {}))
+        finish_cycle(cfg, cycle_id, clock.now())
+    return CycleOutcome(snapshots, evaluation, alerts)

@@ -32,10 +32,10 @@ def slack_alerts(
 ) -> Iterator[Any]:
     cfg = stockdrift.load()
     at = cycle_time(context)
-    run_url = f"{cfg.slack.dagster_url.rstrip('/')}/runs/{context.run_id}"
+    run_url = f"{cfg.slack.dagster_url.rstrip('/')}/runs/{context.run.run_id}"
     result = alert_cycle(cfg, at, run_url=run_url)
     # The cycle got its alerts out: what the daily heartbeat counts as a succeeded cycle.
-    finish_cycle(cfg, context.run_id, stockdrift.clock(at).now(), "succeeded",
+    finish_cycle(cfg, context.run.run_id, stockdrift.clock(at).now(), "succeeded",
                  f"{result.sent} alerts sent, {result.pending} waiting")
     yield dg.MaterializeResult(
         metadata={

@@ -13,14 +13,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
 from sandbox.world import World
 from stockdrift.clock import parse_utc
 
+T = TypeVar("T")
 MARKETPLACE = "ATVPDKIKX0DER"
 LWA_PATH = "/auth/o2/token"
 SUMMARIES_PATH = "/fba/inventory/v1/summaries"
@@ -58,6 +59,23 @@ def errors(status: int, code: str, message: str, details: str = "",
                                               "details": details}]}, headers)
 
 
+def per_minute(fn: Callable[[World], T]) -> Callable[[World], T]:
+    """The world only changes when it advances a minute: derive each view once per minute
+    (the derived views are rebuilt from the whole world, which dominates large pages)."""
+    memo: dict[int, tuple[datetime, T]] = {}
+
+    def cached(world: World) -> T:
+        hit = memo.get(id(world))
+        now = world.now
+        if hit is None or hit[0] != now:
+            hit = (now, fn(world))
+            memo[id(world)] = hit
+        return hit[1]
+
+    return cached
+
+
+@per_minute
 def fba_summaries(world: World) -> list[dict[str, Any]]:
     custom = getattr(world, "amazon_summaries", None)
     if callable(custom):
@@ -106,6 +124,7 @@ class AmazonApp(VendorApp):
         self._access: dict[str, float] = {}  # issued access token -> expiry (wall)
         self._next: dict[str, tuple[int, str | None, float]] = {}
         self.token_ttl_s = 3600.0
+        self.throttled = 0  # 429s sent because the usage plan was exceeded
 
     def decorate(self, req: Request, resp: Response) -> Response:
         resp.headers.append(("x-amzn-RequestId", str(uuid.uuid4())))  # §2.3: every response
@@ -141,6 +160,7 @@ class AmazonApp(VendorApp):
             return errors(403, "Unauthorized", "Access to requested resource is denied.",
                           "The access token you provided has expired.")
         if not self.bucket.take():
+            self.throttled += 1
             return errors(429, **QUOTA)
         return self._summaries(req, fault)
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
+from sandbox.servers.amazon import per_minute
 from sandbox.world import World
 from stockdrift.clock import parse_utc
 
@@ -69,6 +70,7 @@ def gql_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # §1.7 DateTime, UTC
 
 
+@per_minute
 def levels_by_location(world: World) -> dict[int, list[dict[str, Any]]]:
     erp = {(r["itemid"], r["location_name"]): r for r in world.erp_rows()}
     locs = {loc["id"]: loc["name"] for loc in world.shopify_locations()}

@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
+from sandbox.servers.amazon import per_minute
 from sandbox.world import World
 from stockdrift.clock import parse_utc
 
@@ -34,6 +36,7 @@ def rfc3339_ms(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@per_minute
 def square_counts(world: World) -> list[dict[str, Any]]:
     custom = getattr(world, "square_counts", None)
     if callable(custom):
@@ -64,8 +67,44 @@ def errors(status: int, category: str, code: str, detail: str,
     return json_response(status, {"errors": [entry]})
 
 
+CLIENT_ID = "sq0idp-sandbox"
+
+
 class SquareApp(VendorApp):
+    """`self.token` is a personal access token; OAuth apps refresh with
+    `refresh_token` / `client_secret` below (`POST /oauth2/token`)."""
+
     system_id = "square"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refresh_token = f"{self.token}-refresh"
+        self.client_secret = f"{self.token}-client-secret"
+        self._issued: set[str] = set()
+
+    def expire_tokens(self) -> None:
+        """Every OAuth access token issued so far expires now (tests of the refresh path)."""
+        with self._lock:
+            self._issued.clear()
+
+    def _obtain_token(self, req: Request) -> Response:
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            body = {}
+        if (body.get("grant_type") != "refresh_token" or body.get("client_id") != CLIENT_ID
+                or body.get("client_secret") != self.client_secret
+                or body.get("refresh_token") != self.refresh_token):
+            return errors(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED",
+                          "Invalid client credentials or refresh token.")
+        token = "EAAA" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._issued.add(token)
+        expires = datetime.now(UTC) + timedelta(days=30)
+        return json_response(200, {"access_token": token, "token_type": "bearer",
+                                   "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "merchant_id": "MLSANDBOX01",
+                                   "refresh_token": self.refresh_token, "short_lived": False})
 
     def fault_error(self, fault: FaultMode, req: Request) -> Response:
         if fault.kind == "status_429":  # observed body (§5)
@@ -79,7 +118,10 @@ class SquareApp(VendorApp):
                       "your request.")
 
     def handle(self, req: Request, fault: FaultMode | None) -> Response:
-        if req.header("Authorization") != f"Bearer {self.token}":
+        if req.path == "/oauth2/token" and req.method == "POST":
+            return self._obtain_token(req)
+        auth = req.header("Authorization") or ""
+        if auth != f"Bearer {self.token}" and auth.removeprefix("Bearer ") not in self._issued:
             return errors(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED",
                           "This request could not be authorized.")
         if req.path != PATH:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.routing import RouteInput, route, validate_routes
+from alerts.routing import RouteInput, explain, route, validate_routes
 from stockdrift.config import StockdriftConfig, parse_config
 
 
@@ -85,3 +85,26 @@ def test_validate_routes_flags_undefined_owner(cfg: StockdriftConfig) -> None:
 
 def _data(cfg: StockdriftConfig) -> dict[str, Any]:
     return cfg.model_dump(mode="json")
+
+
+def test_alert_path_failures_go_to_default_owner_whatever_the_rules(
+    cfg: StockdriftConfig,
+) -> None:
+    data = _data(cfg)
+    data["routing"]["rules"].insert(0, {"name": "everything to ops lead", "owner": "ops-lead"})
+    decision = route(RouteInput("alert_delivery_failed", "slack", None, "high"),
+                     parse_config(data))
+    assert (decision.owner_id, decision.rule_name) == ("inventory-ops", "default_owner")
+    assert "alert path failing" in decision.reason
+
+
+def test_explain_walks_the_rules_in_order(cfg: StockdriftConfig) -> None:
+    lines = explain(RouteInput("stale_system", "shopify", None, "low"), cfg)
+    assert lines == [
+        "rules[0] 'storefront drift goes to e-commerce': no, cause=stale_system not in "
+        "['oversell_risk', 'sync_lag_breach', 'sync_stopped']",
+        "rules[1] 'failed or stale extractions go to the data team': MATCHED "
+        "cause=stale_system",
+    ]
+    assert explain(RouteInput("unmapped_sku", "shopify", None, "low"), cfg)[0].startswith(
+        "cause=unmapped_sku is a mapping cause")

@@ -215,3 +215,19 @@ def test_followup_replies_in_the_thread_of_the_opened_alert(
     # The original message is edited to show it is resolved.
     assert parent["text"].startswith("Resolved: ") and "edited" in parent
     assert parent["blocks"][0]["text"]["text"].startswith(":white_check_mark: Resolved: ")
+
+
+def test_workspace_error_defers_the_rest_of_the_outbox(
+    con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig, row: RowFactory, slack: FakeSlack
+) -> None:
+    rows = [row("fp1"), row("fp2", cause="stale_system", owner_id="data-team", sku=None)]
+    outbox.enqueue(con, build_messages(rows, cfg, CYCLE_AT), CYCLE_AT)
+    bad = sender(slack, cfg, token="xoxb-revoked")
+    report = deliver_pending(con, bad, SENT_AT)
+    assert (report.sent, report.failed, report.deferred) == (0, 1, 1)
+    assert "invalid_auth" in report.errors[0] and "slack.token_env" in report.errors[0]
+    attempts = [r[0] for r in con.execute(
+        "select attempts from ops.alert_outbox order by attempts desc").fetchall()]
+    assert attempts == [1, 0]  # one try against the outage, not one per row
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert deliver_pending(con, sender(slack, cfg), SENT_AT).sent == 2

@@ -150,3 +150,13 @@ def test_per_key_drift_folds_into_sync_stopped_incident(
     reasons = {r[0] for r in con.execute("select reason from ops.exception_events "
                                          "where to_status = 'resolved'").fetchall()}
     assert reasons == {f"grouped into sync_stopped incident {incident.fingerprint}"}
+
+
+def test_list_filters_by_age(con: duckdb.DuckDBPyConnection, cfg: StockdriftConfig) -> None:
+    queue.apply_outcomes(con, [outcome([oversell("SD-1001")])], T0, cfg)
+    queue.apply_outcomes(con, [outcome([oversell("SD-1001"), oversell("SD-1002")])],
+                         T0 + timedelta(hours=2), cfg)
+    old = queue.list_exceptions(con, first_seen_before=T0 + timedelta(hours=1))
+    assert [r["canonical_sku"] for r in old] == ["SD-1001"]
+    assert len(queue.list_exceptions(con, first_seen_before=T0 + timedelta(hours=2))) == 2
+    assert queue.list_exceptions(con, owner="inventory-ops") == []

@@ -4,8 +4,9 @@ Ids come from `sandbox/catalog.py`, so the committed mapping seeds apply. What e
 does (cycle index 0..3 = 09:00, 09:05, 09:10, 09:15 UTC; targets: erp/shopify 5 min,
 shipbob 15 min; tolerance 0):
 
-- OVERSOLD (SD-1001 @ EAST-DC): master available 4 throughout; Shopify lists 4, then 6 from
-  cycle 1 on: by cycle 3 the drift is 10 minutes old -> settled, oversell_risk, critical.
+- OVERSOLD (SD-1001 @ EAST-DC): master available 4 throughout; Shopify lists 4, then 7 from
+  cycle 1 on (it rose with no master change): by cycle 3 the drift is 10 minutes old ->
+  settled, unexplained_increase, critical.
 - IN_FLIGHT (SD-1002 @ EAST-DC): master available 20 -> 15 at cycle 3; Shopify still 20 in
   cycle 3 -> out of tolerance but in flight (master changed 0 minutes ago), sync lag open.
 - SYNCED (SD-1003 @ EAST-DC): master available 30 -> 25 at cycle 1; Shopify follows at
@@ -62,7 +63,7 @@ def master_book(sku: Sku, loc_index: int, cycle: int) -> Book:
 def shopify_listed(sku: Sku, loc_index: int, cycle: int) -> int:
     master = master_book(sku, loc_index, cycle).available
     if loc_index == 0 and sku == OVERSOLD and cycle >= 1:
-        return master + 2
+        return master + 3
     if loc_index == 0 and sku == IN_FLIGHT and cycle == 3:
         return 20  # has not caught up with the change yet
     if loc_index == 0 and sku == SYNCED and cycle == 1:

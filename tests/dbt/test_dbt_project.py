@@ -139,20 +139,26 @@ def test_every_mart_is_for_the_current_cycle(built: Built) -> None:
         assert rows == [{"cycle_at": sc.CYCLES[3]}], mart
 
 
-def test_drift_is_in_flight_first_then_settled_as_oversell_risk(built: Built) -> None:
+def test_drift_is_in_flight_first_then_settled_as_unexplained_increase(built: Built) -> None:
     (first,) = built.after_cycle_1["oversold"]
     assert first["within_tolerance"] is False
     assert first["is_settled"] is False  # 0 minutes old at cycle 1: in flight
 
     row = _variance(built, "shopify", sc.OVERSOLD.sku, sc.EAST.location_id)
-    assert (row["observed_qty"], row["expected_qty"]) == (6, 4)
+    assert (row["observed_qty"], row["expected_qty"]) == (7, 4)
     assert row["direction"] == "overstated"
     assert row["drift_since"] == sc.CYCLES[1]
     assert row["is_settled"] is True
     assert row["is_suppressed"] is False
-    assert row["probable_cause"] == "oversell_risk"
+    # it rose at cycle 1 while the master last changed (first seen) at cycle 0
+    assert (row["last_observed_change_at"], row["last_observed_change_units"]) == (
+        sc.CYCLES[1],
+        3,
+    )
+    assert row["last_master_change_at"] == sc.CYCLES[0]
+    assert row["probable_cause"] == "unexplained_increase"
     assert row["severity"] == "critical"  # listing above a master of <= 5 units
-    assert "lower the listed quantity" in row["suggested_check"]
+    assert "relist" in row["suggested_check"]
 
 
 def test_change_inside_the_freshness_window_is_not_settled(built: Built) -> None:

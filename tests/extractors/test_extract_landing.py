@@ -61,8 +61,11 @@ def count(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: str) -> int:
 
 def test_columns_match_the_ddl(con: duckdb.DuckDBPyConnection) -> None:
     for name, factory in CONNECTORS.items():
-        system = make_system({"netsuite_suiteql": "netsuite", "shopify_rest": "shopify",
-                              "shipbob": "shipbob"}[name])
+        vendor = {"netsuite_suiteql": "netsuite", "shopify_rest": "shopify",
+                  "shipbob": "shipbob"}.get(name)
+        if vendor is None:
+            continue  # the issue-3 connectors: test_extract_more_landing.py
+        system = make_system(vendor)
         conn = factory(system, None)
         cols = [r[0] for r in con.execute(
             "select column_name from information_schema.columns where table_schema = 'raw' "

@@ -29,6 +29,14 @@ system_status as (
 
 ),
 
+master_on_hand_changes as (
+
+    select * from {{ ref('int_master_changes_detected') }}
+    where value_kind = 'on_hand'
+        and not is_initial
+
+),
+
 snapshots_ranked as (
 
     select
@@ -154,12 +162,39 @@ last_observed_changes as (
 
 ),
 
+last_on_hand_changes as (
+
+    -- the master's latest real on-hand change at or before the row's snapshot: a channel
+    -- that moved by exactly that much, after it, tracks on-hand (not available)
+    select
+        current_rows.system_id,
+        current_rows.canonical_sku,
+        current_rows.canonical_location,
+        master_on_hand_changes.changed_at as last_on_hand_change_at,
+        master_on_hand_changes.new_value - master_on_hand_changes.previous_value
+            as last_on_hand_change_units,
+        row_number() over (
+            partition by current_rows.system_id, current_rows.canonical_sku,
+                current_rows.canonical_location
+            order by master_on_hand_changes.changed_at desc
+        ) as change_rank
+
+    from current_rows
+    inner join master_on_hand_changes
+        on current_rows.canonical_sku = master_on_hand_changes.canonical_sku
+        and current_rows.canonical_location = master_on_hand_changes.canonical_location
+        and master_on_hand_changes.changed_at <= current_rows.cycle_at
+
+),
+
 with_drift as (
 
     select
         current_rows.*,
         last_observed_changes.last_observed_change_at,
         last_observed_changes.last_observed_change_units,
+        last_on_hand_changes.last_on_hand_change_at,
+        last_on_hand_changes.last_on_hand_change_units,
         case when current_rows.within_tolerance = false then drift_runs.drift_since end
             as drift_since
 
@@ -172,6 +207,11 @@ with_drift as (
         on current_rows.system_id = drift_runs.system_id
         and current_rows.canonical_sku = drift_runs.canonical_sku
         and current_rows.canonical_location = drift_runs.canonical_location
+    left join last_on_hand_changes
+        on current_rows.system_id = last_on_hand_changes.system_id
+        and current_rows.canonical_sku = last_on_hand_changes.canonical_sku
+        and current_rows.canonical_location = last_on_hand_changes.canonical_location
+        and last_on_hand_changes.change_rank = 1
 
 ),
 
@@ -237,6 +277,8 @@ final as (
         last_real_master_change_at,
         last_observed_change_at,
         last_observed_change_units,
+        last_on_hand_change_at,
+        last_on_hand_change_units,
         variance_units,
         abs_variance_units,
         variance_pct,

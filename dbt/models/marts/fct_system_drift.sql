@@ -37,8 +37,15 @@ per_location as (
                 when base_suppression_reason is null and within_tolerance is not null then 1
             end
         ) as keys_compared,
+        -- a key whose drift has a specific mechanism (duplicate, missing listing, manual
+        -- edit, ...) is its own exception, not evidence that the sync stopped
         count(
-            case when base_suppression_reason is null and is_settled then 1 end
+            case
+                when base_suppression_reason is null
+                    and is_settled
+                    and {{ is_sync_evidence_cause(variance_probable_cause()) }}
+                    then 1
+            end
         ) as keys_settled_drift,
         count(
             case

@@ -43,25 +43,8 @@ explained as (
 
     select
         *,
-        -- Probable cause, first match wins (the order is the contract, tested in the .yml):
-        -- specific evidence of a mechanism beats the generic direction-based fallbacks.
-        case
-            when within_tolerance is distinct from false then null
-            when source_records > 1 then 'duplicate_record'
-            when is_listing and not is_listed then 'missing_listing'
-            when is_listing
-                and master_on_hand > master_available
-                and observed_qty = greatest(0, master_on_hand - channel_buffer)
-                then 'on_hand_pushed_as_available'
-            when direction = 'overstated'
-                and last_observed_change_units > 0
-                and last_observed_change_at > last_master_change_at
-                then 'unexplained_increase'
-            when is_listing and last_observed_change_at > last_master_change_at
-                then 'channel_edited_directly'
-            when is_listing and direction = 'overstated' then 'oversell_risk'
-            else 'sync_lag_breach'
-        end as probable_cause,
+        -- first match wins: see macros/semantics.sql (the order is tested in the .yml)
+        {{ variance_probable_cause() }} as probable_cause,
         master_on_hand - master_available as master_committed,
         abs_variance_units * unit_cost as value_at_risk,
         coalesce(abs_variance_units * unit_cost, 0)

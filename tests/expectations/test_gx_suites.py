@@ -1,0 +1,126 @@
+"""The GX suites over hand-built mart tables: which rows become findings, with what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations import freshness, incidents, mapping, variance
+from stockdrift.warehouse import ensure_schema
+
+VARIANCE_COLUMNS = """
+    cycle_at timestamp, system_id varchar, system_role varchar, is_listing boolean,
+    canonical_sku varchar, canonical_location varchar, external_sku varchar,
+    external_location varchar, snapshot_id varchar, observed_at timestamp, observed_qty int,
+    expected_qty int, master_on_hand int, master_available int, master_snapshot_id varchar,
+    master_observed_at timestamp, last_master_change_at timestamp, variance_units int,
+    abs_variance_units int, variance_pct double, direction varchar, tolerance_units int,
+    within_tolerance boolean, drift_since timestamp, freshness_target_minutes int,
+    is_settled boolean, is_suppressed boolean, suppression_reason varchar,
+    probable_cause varchar, suggested_check varchar, unit_cost double, value_at_risk double,
+    severity varchar, severity_score double
+"""
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(c)
+    c.execute("create schema marts")
+    c.execute(f"create table marts.fct_variance ({VARIANCE_COLUMNS})")
+    yield c
+    c.close()
+
+
+def add_variance(con: duckdb.DuckDBPyConnection, sku: str, observed: int, expected: int, *,
+                 settled: bool, suppressed: bool = False, location: str = "EAST-DC") -> None:
+    diff = observed - expected
+    direction = "overstated" if diff > 0 else "understated" if diff < 0 else "match"
+    cause = None if diff == 0 else "oversell_risk" if diff > 0 else "sync_lag_breach"
+    con.execute(
+        "insert into marts.fct_variance values ('2026-11-02 14:30', 'shopify', 'storefront',"
+        " true, ?, ?, ?, '655441491', 'shopify-1', '2026-11-02 14:30', ?, ?, ?, ?, 'erp-1',"
+        " '2026-11-02 14:30', '2026-11-02 14:00', ?, ?, null, ?, 0, ?, '2026-11-02 14:10', 5,"
+        " ?, ?, ?, ?, 'check it', 10.0, ?, 'high', ?)",
+        [sku, location, sku, observed, expected, expected, expected, diff, abs(diff), direction,
+         diff == 0, settled, suppressed, "extract_failed" if suppressed else None, cause,
+         abs(diff) * 10.0, abs(diff) * 10.0],
+    )
+
+
+def test_only_settled_unsuppressed_drift_becomes_a_finding(con: duckdb.DuckDBPyConnection) -> None:
+    add_variance(con, "SD-1", 12, 3, settled=True)            # oversell, settled
+    add_variance(con, "SD-2", 9, 10, settled=False)           # in flight
+    add_variance(con, "SD-3", 5, 5, settled=False)            # matches
+    add_variance(con, "SD-4", 50, 10, settled=True, suppressed=True)  # system failed
+    outcome = variance.SUITE.run(con)
+    assert outcome.evaluated_rows == 3 and outcome.failed_rows == 1 and not outcome.success
+    (finding,) = outcome.findings
+    assert (finding.cause, finding.canonical_sku) == ("oversell_risk", "SD-1")
+    assert finding.evidence["observed_qty"] == 12 and finding.evidence["expected_qty"] == 3
+    assert finding.evidence["last_master_change_at"] == "2026-11-02T14:00:00Z"
+    assert "12 vs 3" in finding.title
+    assert outcome.scope.covers("oversell_risk", "shopify", "EAST-DC")
+    assert not outcome.scope.covers("extract_failed", "shopify", "EAST-DC")
+
+
+def test_all_in_flight_passes(con: duckdb.DuckDBPyConnection) -> None:
+    add_variance(con, "SD-2", 9, 10, settled=False)
+    outcome = variance.SUITE.run(con)
+    assert outcome.success and outcome.findings == []
+
+
+def freshness_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.fct_system_freshness as select * from (values
+        ('erp', 'erp', 'netsuite_suiteql', 5, 'erp-9', 'succeeded', null,
+         timestamp '2026-11-02 14:30', timestamp '2026-11-02 14:30', timestamp '2026-11-02 14:30',
+         0.5, false),
+        ('shopify', 'storefront', 'shopify_rest', 5, 'shopify-9', 'failed',
+         'shopify: HTTP 401 ... Invalid API key', timestamp '2026-11-02 14:30',
+         timestamp '2026-11-02 14:20', timestamp '2026-11-02 14:20', 10.0, true),
+        ('shipbob', '3pl', 'shipbob', 15, 'shipbob-9', 'succeeded', null,
+         timestamp '2026-11-02 14:30', timestamp '2026-11-02 14:30', timestamp '2026-11-02 13:50',
+         40.0, true)
+        ) t(system_id, role, connector, freshness_target_minutes, last_snapshot_id, last_status,
+            last_error_cause, last_attempt_at, last_success_at, last_success_as_of, age_minutes,
+            is_stale)""")
+
+
+def test_failed_extraction_and_stale_system_are_separate_causes(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    freshness_table(con)
+    failed = freshness.EXTRACTION.run(con)
+    stale = freshness.FRESHNESS.run(con)
+    assert [f.system_id for f in failed.findings] == ["shopify"]
+    assert "Invalid API key" in failed.findings[0].probable_cause
+    # shopify failed: it is extract_failed, not also stale_system
+    assert [f.system_id for f in stale.findings] == ["shipbob"]
+    assert stale.findings[0].cause == "stale_system" and "40 min old" in stale.findings[0].title
+
+
+def test_sync_stopped_and_unmapped(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.fct_system_drift as select * from (values
+        ('shopify', 'CICERO-3PL', 30, 9, 1, 0.9, true, timestamp '2026-11-02 14:10', 'SD-1, SD-2'),
+        ('shopify', 'EAST-DC', 30, 1, 8, 0.11, false, timestamp '2026-11-02 14:10', 'SD-7')
+        ) t(system_id, canonical_location, keys_compared, keys_settled_drift,
+            keys_recently_synced, drift_share, sync_stopped, drift_since, example_skus)""")
+    stopped = incidents.SUITE.run(con)
+    (incident,) = stopped.findings
+    assert (incident.cause, incident.canonical_location) == ("sync_stopped", "CICERO-3PL")
+    assert incident.severity == "critical"
+    freshness_table(con)
+    con.execute("""create table marts.fct_unmapped_keys as select * from (values
+        ('erp', 'sku', 'SD-2001', '1', 195, 'shopify-1', timestamp '2026-11-02 14:05'),
+        ('shipbob', 'location', '889999', '77', 3, 'shipbob-1', timestamp '2026-11-02 14:05')
+        ) t(system_id, kind, external_sku, external_location, observed_qty, snapshot_id,
+            first_seen_at)""")
+    unmapped = mapping.SUITE.run(con)
+    causes = sorted((f.cause, f.external_id) for f in unmapped.findings)
+    assert causes == [("unmapped_location", "77"), ("unmapped_sku", "SD-2001")]
+    # only systems read successfully this cycle were checked
+    assert unmapped.scope.covers("unmapped_sku", "erp", None)
+    assert not unmapped.scope.covers("unmapped_sku", "shopify", None)
