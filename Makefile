@@ -37,7 +37,7 @@ test-faults: manifest
 
 # The dbt project on DuckDB and on Spark (dbt-spark session mode, needs Java 17+) from the
 # same Parquet raw snapshots; every mart must match row for row (docs/SCALING.md).
-test-spark: manifest
+test-spark: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
 	STOCKDRIFT_TEST_SPARK=1 $(BIN)/python -m pytest -q -s tests/spark
 

@@ -7,7 +7,8 @@ snapshot can be re-landed without calling the vendor again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -15,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from extractors.errors import redact, redact_bytes
+from stockdrift.config import SystemConfig
 
 # Response headers that carry session secrets; never stored.
 _DROP_HEADERS = frozenset({"set-cookie", "authorization", "x-shopify-access-token"})
@@ -72,3 +74,21 @@ class Connector(Protocol):
     def source_as_of(self) -> datetime | None:
         """The vendor's own "as of" (valid once pages() is exhausted), or None."""
         ...
+
+
+class HttpConnector:
+    """State every HTTP connector shares: its system, an injected client (tests, pooling) or
+    one made per extraction, an injectable sleep (throttle waits in tests cost nothing), the
+    page size clamped to the vendor's maximum, and the secrets to redact once known."""
+
+    page_limit: int = 250
+
+    def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.system = system
+        self.system_id = system.id
+        self._client = client
+        self._sleep = sleep
+        requested = int(system.options.get("page_size", self.page_limit))
+        self.limit = max(1, min(requested, self.page_limit))
+        self._secrets: tuple[str, ...] = ()

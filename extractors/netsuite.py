@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
@@ -45,7 +45,8 @@ REQUIRED: tuple[str, ...] = ("item", "location")
 KNOWN_KEYS = frozenset({*COLUMNS, "links"})
 
 
-class NetSuiteConnector:
+class NetSuiteConnector(HttpConnector):
+    page_limit = MAX_LIMIT
     system_id: str
     raw_table = "netsuite_inventory"
     columns = COLUMNS
@@ -57,13 +58,7 @@ class NetSuiteConnector:
         *,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self.system = system
-        self.system_id = system.id
-        self._client = client
-        self._sleep = sleep
-        limit = int(system.options.get("page_size", MAX_LIMIT))
-        self.limit = max(1, min(limit, MAX_LIMIT))
-        self._secrets: tuple[str, ...] = ()
+        super().__init__(system, client, sleep=sleep)
 
     def source_as_of(self) -> datetime | None:
         return None  # SuiteQL has no as-of; landing uses the finish time

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
@@ -47,7 +47,8 @@ FC_QUANTITIES: tuple[str, ...] = (
 FC_LIST = "fulfillable_quantity_by_fulfillment_center"
 
 
-class ShipBobConnector:
+class ShipBobConnector(HttpConnector):
+    page_limit = PAGE_LIMIT
     system_id: str
     raw_table = "shipbob_inventory"
     columns = COLUMNS
@@ -59,12 +60,7 @@ class ShipBobConnector:
         *,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self.system = system
-        self.system_id = system.id
-        self._client = client
-        self._sleep = sleep
-        self.limit = max(1, min(int(system.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
-        self._secrets: tuple[str, ...] = ()
+        super().__init__(system, client, sleep=sleep)
 
     def source_as_of(self) -> datetime | None:
         return None  # the v1.0 list carries no as-of; landing uses the finish time

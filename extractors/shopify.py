@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
@@ -47,7 +47,8 @@ COLUMNS: tuple[str, ...] = (
 LEVEL_FIELDS = ("inventory_item_id", "location_id", "available", "updated_at")
 
 
-class ShopifyConnector:
+class ShopifyConnector(HttpConnector):
+    page_limit = PAGE_LIMIT
     system_id: str
     raw_table = "shopify_inventory_levels"
     columns = COLUMNS
@@ -59,15 +60,10 @@ class ShopifyConnector:
         *,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self.system = system
-        self.system_id = system.id
-        self._client = client
-        self._sleep = sleep
+        super().__init__(system, client, sleep=sleep)
         self.api_version = system.options.get("api_version", DEFAULT_API_VERSION)
         self.prefix = f"/admin/api/{self.api_version}"  # §1.1
-        self.limit = max(1, min(int(system.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
         self._max_updated: datetime | None = None
-        self._secrets: tuple[str, ...] = ()
 
     def source_as_of(self) -> datetime | None:
         """None: the REST API answers with live levels, so the snapshot is as of the request

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
@@ -54,21 +54,19 @@ BULK_QUERY = ("{ locations { edges { node { id name inventoryLevels { edges { no
               f"{LEVEL_FIELDS} }} }} }} }} }} }}")
 
 
-class ShopifyGraphqlConnector:
+class ShopifyGraphqlConnector(HttpConnector):
+    page_limit = PAGE_LIMIT
     system_id: str
     raw_table = "shopify_inventory_quantities"
     columns = COLUMNS
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
                  sleep: Sleep = time.sleep, since: datetime | None = None) -> None:
-        self.system, self.system_id = system, system.id
-        self._client, self._sleep = client, sleep
+        super().__init__(system, client, sleep=sleep)
         self.version = system.options.get("api_version", DEFAULT_API_VERSION)
         self.path = f"/admin/api/{self.version}/graphql.json"
-        self.limit = max(1, min(int(system.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
         self.mode = system.options.get("mode", "paged")  # paged | bulk (full refresh only)
         self.since = since
-        self._secrets: tuple[str, ...] = ()
         self._headers: dict[str, str] = {}
         self.throttle_waits: list[float] = []
         self.bulk_poll_s = float(system.options.get("bulk_poll_seconds", "2"))

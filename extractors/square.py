@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
@@ -56,17 +56,16 @@ COLUMNS: tuple[str, ...] = (
 REQUIRED = ("catalog_object_id", "state", "location_id", "quantity", "calculated_at")
 
 
-class SquareConnector:
+class SquareConnector(HttpConnector):
+    page_limit = PAGE_LIMIT
     system_id: str
     raw_table = "square_inventory_counts"
     columns = COLUMNS
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
                  sleep: Sleep = time.sleep, since: datetime | None = None) -> None:
-        self.system, self.system_id = system, system.id
-        self._client, self._sleep = client, sleep
+        super().__init__(system, client, sleep=sleep)
         opts = system.options
-        self.limit = max(1, min(int(opts.get("page_size", PAGE_LIMIT)), PAGE_LIMIT))
         self.version = opts.get("square_version", DEFAULT_VERSION)
         self.states = [s for s in opts.get("states", ",".join(DEFAULT_STATES)).split(",") if s]
         self.location_ids = [s for s in opts.get("location_ids", "").split(",") if s]
@@ -75,7 +74,6 @@ class SquareConnector:
         # Full pages before the last are observed, not documented: `strict_pages: "false"`
         # accepts short pages that carry a cursor.
         self.strict_pages = opts.get("strict_pages", "true") != "false"
-        self._secrets: tuple[str, ...] = ()
         self._oauth: dict[str, str] = {}
         self.refreshes = 0
         self._token_requests = 0
