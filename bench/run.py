@@ -42,13 +42,15 @@ def run_scale(skus: int, diff: bool, budget_s: float) -> dict[str, Any] | None:
 
 def phase_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="Cycle phases (seconds) by scale; cycle 1 = full, cycle 2 = incremental")
-    for col in ("rows/cycle", "cycle", "land", "dbt build", "(dbt tests)", "expectations",
+    for col in ("rows/cycle", "load", "cycle", "land", "dbt build", "(dbt tests)", "expectations",
                 "alerts", "total", "peak RSS MB"):
         table.add_column(col, justify="right")
     for run in runs:
         for c in run["cycles"]:
             p = c["phases"]
-            table.add_row(f"{run['rows_per_cycle']:,}", "full" if c["cycle"] == 1 else "incr",
+            load = c.get("load_average_1m")
+            table.add_row(f"{run['rows_per_cycle']:,}", "?" if load is None else f"{load:.0f}",
+                          "full" if c["cycle"] == 1 else "incr",
                           *(f"{p[k]:.1f}" for k in ("land", "dbt")),
                           f"{c['dbt_tests_seconds']:.1f}",
                           *(f"{p[k]:.1f}" for k in ("expectations", "alerts", "total")),

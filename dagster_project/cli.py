@@ -15,6 +15,7 @@ from rich.table import Table
 
 from stockdrift.clock import parse_utc
 from stockdrift.config import ConfigError, load_config
+from stockdrift.locking import CycleLockedError
 from stockdrift.warehouse import open_warehouse
 
 DEFAULT_CONFIG = os.environ.get("STOCKDRIFT_CONFIG", "stockdrift.example.yml")
@@ -75,6 +76,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from dagster_project.definitions import build_definitions
     from dagster_project.resources import CYCLE_TAG, QUIET
+    from stockdrift.locking import cycle_lock
 
     cfg = load_config(args.config)
     home = Path(os.environ.get("DAGSTER_HOME", Path(cfg.out_dir) / "dagster_home")).resolve()
@@ -84,12 +86,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         parse_utc(args.cycle_at) if args.cycle_at else datetime.now(UTC).replace(microsecond=0)
     )
     job = build_definitions(args.config).resolve_job_def("monitor_cycle")
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
-        tags={CYCLE_TAG: cycle_at.isoformat()},
-        run_config=QUIET,
-        raise_on_error=False,
-    )
+    with cycle_lock(cfg.warehouse_path, wait_seconds=60, label="stockdrift run"):
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.get(),
+            tags={CYCLE_TAG: cycle_at.isoformat()},
+            run_config=QUIET,
+            raise_on_error=False,
+        )
     console.print(
         f"cycle {cycle_at.isoformat()}: {'ok' if result.success else 'FAILED'} "
         f"(run {result.run_id})"
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[red]config error[/]\n{exc}")
         return 2
-    except (KeyError, PermissionError, ValueError) as exc:
+    except (KeyError, PermissionError, ValueError, CycleLockedError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 1
 

@@ -193,9 +193,7 @@ CONFIG_CORPUS: dict[str, tuple[bytes | str, str]] = {  # name -> (file content, 
 # load_config reads with encoding="utf-8" and catches only yaml.YAMLError, so a file that is
 # not UTF-8 escapes as UnicodeDecodeError. Fix (stockdrift/config.py, load_config): catch
 # UnicodeDecodeError too and raise ConfigError("<path>: not UTF-8 text: ...").
-NOT_UTF8 = pytest.mark.xfail(strict=True, reason="load_config lets UnicodeDecodeError escape")
-CONFIG_CASES = [pytest.param(c, marks=NOT_UTF8) if c in {"binary garbage", "latin-1 bytes"}
-                else c for c in CONFIG_CORPUS]
+CONFIG_CASES = list(CONFIG_CORPUS)
 
 
 @pytest.mark.parametrize("case", CONFIG_CASES)
