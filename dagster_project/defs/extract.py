@@ -32,6 +32,8 @@ def build_extract_asset(system_id: str, role: str, connector: str) -> dg.AssetsD
         description=f"Snapshot of {system_id} ({role}, {connector}) landed in raw.",
         check_specs=[dg.AssetCheckSpec("extraction_succeeded", asset=extract_key(system_id))],
         tags={"stockdrift/system": system_id},
+        # One pool per system: deployments cap concurrent extractions per vendor (rate limits).
+        pool=f"extract/{system_id}",
     )
     def _extract(context: dg.AssetExecutionContext, stockdrift: StockdriftResource):  # type: ignore[no-untyped-def]
         cfg = stockdrift.load()

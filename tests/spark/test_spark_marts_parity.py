@@ -35,10 +35,11 @@ MISSING = sp.spark_missing()
 if MISSING and REQUIRED:
     pytest.fail(f"make test-spark needs Spark: {MISSING}", pytrace=False)
 pytestmark = [
+    # the missing piece first, so a machine without Java says so rather than "slow"
+    pytest.mark.skipif(MISSING is not None, reason=f"Spark target unavailable: {MISSING}"),
     pytest.mark.skipif(
         not REQUIRED, reason="Spark parity build is slow; run `make test-spark` for it"
     ),
-    pytest.mark.skipif(MISSING is not None, reason=f"Spark target unavailable: {MISSING}"),
 ]
 
 CORE_MARTS = frozenset({"fct_variance", "fct_sync_lag", "fct_system_drift"})
