@@ -31,6 +31,17 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     ensure_schema(c)
     c.execute("create schema marts")
     c.execute(f"create table marts.fct_variance ({VARIANCE_COLUMNS})")
+    for column in ("master_system_id varchar", "source_records int", "is_listed boolean",
+                   "master_committed int", "last_observed_change_at timestamp",
+                   "last_observed_change_units int"):
+        c.execute(f"alter table marts.fct_variance add column {column}")
+    c.execute("""create table marts.fct_negative_available (
+        cycle_at timestamp, system_id varchar, canonical_sku varchar,
+        canonical_location varchar, snapshot_id varchar, observed_at timestamp,
+        master_on_hand int, master_available int, master_committed int,
+        backorder_allowed boolean, negative_since timestamp, freshness_target_minutes int,
+        is_settled boolean, probable_cause varchar, suggested_check varchar, unit_cost double,
+        value_at_risk double, severity varchar, severity_score double)""")
     yield c
     c.close()
 
@@ -44,7 +55,7 @@ def add_variance(con: duckdb.DuckDBPyConnection, sku: str, observed: int, expect
         "insert into marts.fct_variance values ('2026-11-02 14:30', 'shopify', 'storefront',"
         " true, ?, ?, ?, '655441491', 'shopify-1', '2026-11-02 14:30', ?, ?, ?, ?, 'erp-1',"
         " '2026-11-02 14:30', '2026-11-02 14:00', ?, ?, null, ?, 0, ?, '2026-11-02 14:10', 5,"
-        " ?, ?, ?, ?, 'check it', 10.0, ?, 'high', ?)",
+        " ?, ?, ?, ?, 'check it', 10.0, ?, 'high', ?, 'erp', 1, true, 0, null, null)",
         [sku, location, sku, observed, expected, expected, expected, diff, abs(diff), direction,
          diff == 0, settled, suppressed, "extract_failed" if suppressed else None, cause,
          abs(diff) * 10.0, abs(diff) * 10.0],
@@ -57,7 +68,8 @@ def test_only_settled_unsuppressed_drift_becomes_a_finding(con: duckdb.DuckDBPyC
     add_variance(con, "SD-3", 5, 5, settled=False)            # matches
     add_variance(con, "SD-4", 50, 10, settled=True, suppressed=True)  # system failed
     outcome = variance.SUITE.run(con)
-    assert outcome.evaluated_rows == 3 and outcome.failed_rows == 1 and not outcome.success
+    # only differences are candidates: the in-flight one passes, the settled one fails
+    assert outcome.evaluated_rows == 2 and outcome.failed_rows == 1 and not outcome.success
     (finding,) = outcome.findings
     assert (finding.cause, finding.canonical_sku) == ("oversell_risk", "SD-1")
     assert finding.evidence["observed_qty"] == 12 and finding.evidence["expected_qty"] == 3
