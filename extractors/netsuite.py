@@ -7,7 +7,6 @@ totalResults}; rows have lowercase keys, string values, `links: []`, NULL column
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -17,14 +16,12 @@ import httpx
 from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
-    Sleep,
     attempts_of,
     make_client,
     malformed,
     parse_json,
     request_with_retries,
 )
-from stockdrift.config import SystemConfig
 
 PATH = "/services/rest/query/v1/suiteql"
 MAX_LIMIT = 1000  # §4.1: default and maximum page size
@@ -50,15 +47,6 @@ class NetSuiteConnector(HttpConnector):
     system_id: str
     raw_table = "netsuite_inventory"
     columns = COLUMNS
-
-    def __init__(
-        self,
-        system: SystemConfig,
-        client: httpx.Client | None = None,
-        *,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        super().__init__(system, client, sleep=sleep)
 
     def source_as_of(self) -> datetime | None:
         return None  # SuiteQL has no as-of; landing uses the finish time

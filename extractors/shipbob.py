@@ -8,7 +8,6 @@ present while more pages exist. Rate limit (§3.4): 150 requests/minute sliding 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,6 @@ import httpx
 from extractors.base import Exchange, HttpConnector, Page
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
-    Sleep,
     attempts_of,
     make_client,
     malformed,
@@ -26,7 +24,6 @@ from extractors.http import (
     request_with_retries,
     same_origin,
 )
-from stockdrift.config import SystemConfig
 
 PATH = "/1.0/inventory"
 PAGE_LIMIT = 250  # §3.2: Limit 1..250
@@ -52,15 +49,6 @@ class ShipBobConnector(HttpConnector):
     system_id: str
     raw_table = "shipbob_inventory"
     columns = COLUMNS
-
-    def __init__(
-        self,
-        system: SystemConfig,
-        client: httpx.Client | None = None,
-        *,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        super().__init__(system, client, sleep=sleep)
 
     def source_as_of(self) -> datetime | None:
         return None  # the v1.0 list carries no as-of; landing uses the finish time
