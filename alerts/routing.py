@@ -54,9 +54,10 @@ def route(item: RouteInput, cfg: StockdriftConfig) -> RouteDecision:
             f"routing.default_owner '{owner}'"
         )
         return _decision(cfg, owner, "default_owner", reason, None)
+    tags = cfg.tags_for(item.sku)
     for rule in cfg.routing.rules:
-        if _matches(rule, item):
-            reason = f"rule '{rule.name}' matched {_describe_match(rule, item)}"
+        if _matches(rule, item, tags):
+            reason = f"rule '{rule.name}' matched {_describe_match(rule, item, tags)}"
             return _decision(cfg, rule.owner, rule.name, reason, rule.escalate_to)
     owner = cfg.routing.default_owner
     reason = (
@@ -73,10 +74,11 @@ def explain(item: RouteInput, cfg: StockdriftConfig) -> list[str]:
     if item.cause in SELF_CAUSES:
         return [f"cause={item.cause} is the alert path itself: routing.default_owner"]
     lines = []
+    tags = cfg.tags_for(item.sku)
     for i, rule in enumerate(cfg.routing.rules):
-        misses = _misses(rule, item)
+        misses = _misses(rule, item, tags)
         if not misses:
-            lines.append(f"rules[{i}] '{rule.name}': MATCHED {_describe_match(rule, item)}")
+            lines.append(f"rules[{i}] '{rule.name}': MATCHED {_describe_match(rule, item, tags)}")
             return lines
         lines.append(f"rules[{i}] '{rule.name}': no, {'; '.join(misses)}")
     lines.append("no rule matched: routing.default_owner")
@@ -155,19 +157,24 @@ def _decision(
     return RouteDecision(owner, owner_cfg.slack, rule, reason, escalate_to)
 
 
-def _matches(rule: RouteRule, item: RouteInput) -> bool:
+def _matches(rule: RouteRule, item: RouteInput, tags: frozenset[str] = frozenset()) -> bool:
     when = rule.when
     return (
-        (not when.systems or item.system_id in when.systems)
+        (not when.sku_tags or bool(tags & set(when.sku_tags)))
+        and (not when.systems or item.system_id in when.systems)
         and (not when.locations or item.location in when.locations)
         and (not when.causes or item.cause in when.causes)
         and (not when.severities or item.severity in when.severities)
     )
 
 
-def _misses(rule: RouteRule, item: RouteInput) -> list[str]:
+def _misses(rule: RouteRule, item: RouteInput, tags: frozenset[str] = frozenset()) -> list[str]:
     when = rule.when
-    return [
+    tag_miss = (
+        [f"sku tags {sorted(tags) or '-'} share none of {when.sku_tags}"]
+        if when.sku_tags and not tags & set(when.sku_tags) else []
+    )
+    return tag_miss + [
         f"{name}={value or '-'} not in {allowed}"
         for name, value, allowed in (
             ("system", item.system_id, when.systems),
@@ -179,9 +186,11 @@ def _misses(rule: RouteRule, item: RouteInput) -> list[str]:
     ]
 
 
-def _describe_match(rule: RouteRule, item: RouteInput) -> str:
+def _describe_match(rule: RouteRule, item: RouteInput,
+                    tags: frozenset[str] = frozenset()) -> str:
     when = rule.when
-    parts = [
+    parts = [f"sku tags={sorted(tags & set(when.sku_tags))}"] if when.sku_tags else []
+    parts += [
         f"{name}={value}"
         for name, value, constrained in (
             ("system", item.system_id, when.systems),

@@ -6,6 +6,7 @@ names the offending key and how to fix it.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -137,6 +138,9 @@ class RouteMatch(_Strict):
     locations: list[str] = Field(default_factory=list)
     causes: list[str] = Field(default_factory=list)
     severities: list[Severity] = Field(default_factory=list)
+    # Tag names from the top-level `sku_tags` (e.g. high-value, hazmat); a rule with tags
+    # matches a SKU carrying any of them.
+    sku_tags: list[str] = Field(default_factory=list)
 
     @field_validator("causes")
     @classmethod
@@ -200,6 +204,8 @@ class StockdriftConfig(_Strict):
     routing: RoutingConfig
     slack: SlackConfig = Field(default_factory=SlackConfig)
     admins: list[str] = Field(default_factory=list)
+    # tag -> SKU patterns (fnmatch: `SD-10*`), used by routing rules' `when.sku_tags`.
+    sku_tags: dict[str, list[str]] = Field(default_factory=dict)
     roles: RolesConfig = Field(default_factory=RolesConfig)
 
     @model_validator(mode="after")
@@ -232,6 +238,12 @@ class StockdriftConfig(_Strict):
                         f"routing.rules[{i}].when.systems: '{sid}' is not a system id; "
                         f"use one of {ids}"
                     )
+            for tag in rule.when.sku_tags:
+                if tag not in self.sku_tags:
+                    raise ValueError(
+                        f"routing.rules[{i}].when.sku_tags: '{tag}' is not defined under "
+                        f"sku_tags: {sorted(self.sku_tags)}"
+                    )
             for lid in rule.when.locations:
                 if lid not in loc_ids:
                     raise ValueError(
@@ -251,6 +263,15 @@ class StockdriftConfig(_Strict):
             if s.id == system_id:
                 return s
         raise KeyError(system_id)
+
+    def tags_for(self, sku: str | None) -> frozenset[str]:
+        """The tags whose patterns match this canonical SKU (none for system-level items)."""
+        if not sku:
+            return frozenset()
+        return frozenset(
+            tag for tag, patterns in self.sku_tags.items()
+            if any(fnmatch.fnmatchcase(sku, pattern) for pattern in patterns)
+        )
 
     def master_for(self, location_id: str) -> str:
         for loc in self.locations:

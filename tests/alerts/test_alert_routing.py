@@ -108,3 +108,30 @@ def test_explain_walks_the_rules_in_order(cfg: StockdriftConfig) -> None:
     ]
     assert explain(RouteInput("unmapped_sku", "shopify", None, "low"), cfg)[0].startswith(
         "cause=unmapped_sku is a mapping cause")
+
+
+def test_sku_tags_route_high_value_skus_first(cfg: StockdriftConfig) -> None:
+    data: dict[str, Any] = cfg.model_dump()
+    data["sku_tags"] = {"high-value": ["SD-100*", "SD-2001"]}
+    data["routing"]["rules"].insert(0, {"name": "high value to ops lead",
+                                        "when": {"sku_tags": ["high-value"]},
+                                        "owner": "ops-lead"})
+    tagged = parse_config(data)
+    hit = route(RouteInput("oversell_risk", "shopify", "EAST-DC", "high", "SD-1007"), tagged)
+    assert hit.owner_id == "ops-lead"
+    assert "sku tags=['high-value']" in hit.reason
+    miss = route(RouteInput("oversell_risk", "shopify", "EAST-DC", "high", "SD-1027"), tagged)
+    assert miss.owner_id == "ecommerce"
+    steps = explain(RouteInput("oversell_risk", "shopify", "EAST-DC", "high", "SD-1027"), tagged)
+    assert "share none of ['high-value']" in steps[0]
+
+
+def test_undefined_sku_tag_in_a_rule_is_a_config_error(cfg: StockdriftConfig) -> None:
+    import pytest
+
+    from stockdrift.config import ConfigError
+
+    data: dict[str, Any] = cfg.model_dump()
+    data["routing"]["rules"][0]["when"]["sku_tags"] = ["fragile"]
+    with pytest.raises(ConfigError, match="'fragile' is not defined under sku_tags"):
+        parse_config(data)
