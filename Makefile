@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test dev lint typecheck manifest clean env test-spark bench test-faults bench-extract bench-detect
+.PHONY: demo test dev lint typecheck manifest clean env test-spark bench test-faults bench-extract bench-detect bench-scaling
 
 env: $(STAMP)
 
@@ -48,6 +48,12 @@ dev: manifest
 .PHONY: report
 report: $(STAMP)
 	$(BIN)/stockdrift report --last 7d
+
+# DuckDB vs local Spark from the same Parquet, 1k/10k/100k SKUs x 10 x 6 (docs/SCALING.md);
+# needs Java 17+. BENCH_SCALING_ARGS, e.g. "--series 1000,10000 --cap 240".
+bench-scaling: manifest
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/python -m bench.scaling $(BENCH_SCALING_ARGS)
 
 bench-extract: $(STAMP)
 	$(BIN)/python -m bench.extract

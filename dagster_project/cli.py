@@ -36,11 +36,15 @@ def _duration(text: str) -> timedelta:
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    from dagster_project.demo import run_demo
+    from dagster_project.demo import DEFAULT_CYCLES, run_demo
     from reports.console import print_summary
     from sandbox.scoring import score
 
-    result = run_demo(cycles=args.cycles, seed=args.seed, out_dir=Path(args.out), console=console)
+    cycles = args.cycles or DEFAULT_CYCLES[args.scenario]
+    result = run_demo(
+        cycles=cycles, seed=args.seed, out_dir=Path(args.out), console=console,
+        scenario=args.scenario,
+    )
     cfg = load_config(result.config_path)
     with open_warehouse(result.warehouse_path) as con:
         print_summary(con, console)
@@ -140,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stockdrift", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the monitor on the embedded sandbox world")
-    demo.add_argument("--cycles", type=int, default=12)
+    demo.add_argument(
+        "--cycles", type=int, default=None, help="default: 12 (default), 24 (library)"
+    )
+    demo.add_argument(
+        "--scenario", choices=("default", "library"), default="default",
+        help="library: every injectable fault once, odd SKU ids, a failed and a stale system",
+    )
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--out", default="out")
     run = sub.add_parser("run", help="run one monitoring cycle against the configured systems")

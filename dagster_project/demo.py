@@ -3,12 +3,18 @@
 Cycle by cycle: the simulated clock moves 5 minutes, the sandbox servers answer as the world
 stands at that time, and the `monitor_cycle` job runs against a real (persistent) Dagster
 instance in out/dagster_home, so `make dev` shows the same runs.
+
+`--scenario library` swaps the default faults for the scenario library (bench/detect_runs.py):
+every injectable fault once, odd SKU ids, and two extraction outages enacted cycle by cycle,
+"failed" as an expired token on the vendor's server, "stale" as a cycle run without that
+system's extract asset (nothing is landed for it, exactly like a sync that stopped reporting).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,14 +25,37 @@ import dagster as dg
 import yaml
 from rich.console import Console
 
+from dagster_project.defs.extract import extract_key
 from dagster_project.resources import CYCLE_TAG, QUIET
-from sandbox.serve import SANDBOX_TOKENS, SandboxServers
+from sandbox.scenario import Scenario
+from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
 from sandbox.world import World
 from stockdrift.clock import ManualClock
 from stockdrift.locking import cycle_lock
 
 DEMO_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN"}
+CYCLE_MINUTES = 5
+SCENARIOS = ("default", "library")
+# 2 simulated hours: the library's last outage ends at 65% of the span + 40 min, so every
+# injection fires and settles (and each outage ends) inside the run.
+DEFAULT_CYCLES = {"default": 12, "library": 24}
+
+
+def demo_scenario(name: str, cycles: int) -> Scenario | None:
+    """None = the world's own default faults; the library spreads its faults over the run."""
+    if name == "default":
+        return None
+    if name == "library":
+        # The library lives in bench/ (not an installed package): found from the checkout.
+        # TODO(lead): move library_scenario into sandbox/scenario.py and import it from there.
+        repo = str(Path(__file__).resolve().parents[1])
+        if repo not in sys.path:
+            sys.path.append(repo)
+        from bench.detect_runs import library_scenario
+
+        return library_scenario(cycles * CYCLE_MINUTES / 60)
+    raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
 
 
 @dataclass
@@ -68,6 +97,7 @@ def run_demo(
     *,
     cycles: int = 12,
     seed: int = 7,
+    scenario: str = "default",
     out_dir: Path = Path("out"),
     example: Path = Path("stockdrift.example.yml"),
     console: Console | None = None,
@@ -81,7 +111,7 @@ def run_demo(
     if fresh:
         reset_outputs(out_dir)
     clock = ManualClock(DEMO_START)
-    world = World(seed=seed, start=DEMO_START)
+    world = World(seed=seed, start=DEMO_START, scenario=demo_scenario(scenario, cycles))
     instance = dagster_instance(out_dir / "dagster_home")
     started = time.perf_counter()
     failed = 0
@@ -93,22 +123,26 @@ def run_demo(
         os.environ["STOCKDRIFT_FROZEN_CLOCK"] = "1"
         defs = build_definitions(str(config_path))
         job = defs.resolve_job_def("monitor_cycle")
+        graph = defs.resolve_asset_graph()
         for i in range(1, cycles + 1):
-            cycle_at = DEMO_START + timedelta(minutes=5 * i)
+            cycle_at = DEMO_START + timedelta(minutes=CYCLE_MINUTES * i)
             clock.set(cycle_at)
+            stale = enact_outages(world, servers, cycle_at)
+            selection = without_extracts(graph, stale)
             t0 = time.perf_counter()
             # one cycle per warehouse at a time (stockdrift/locking.py): a concurrent
             # `stockdrift run` on the same warehouse waits up to a minute, then refuses
             with cycle_lock(out_dir / "stockdrift.duckdb", wait_seconds=60, label="demo"):
                 result = job.execute_in_process(
                     instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()},
-                    run_config=QUIET, raise_on_error=False
+                    run_config=QUIET, raise_on_error=False, asset_selection=selection
                 )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
+            outages = "".join(f"  {s}: {world.outage(s)}" for s in TOKEN_ENV if world.outage(s))
             console.print(
                 f"cycle {i:>2}/{cycles}  {cycle_at:%H:%M} UTC  {state}  "
-                f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}"
+                f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}{outages}"
             )
     return DemoResult(
         config_path,
@@ -118,3 +152,25 @@ def run_demo(
         time.perf_counter() - started,
         world,
     )
+
+
+def enact_outages(world: World, servers: SandboxServers, at: datetime) -> list[str]:
+    """Put the scenario's outages in force for this cycle: a failed system's server rejects
+    the token (the extractor sees a real 401); returns the systems that are stale now."""
+    world.advance_to(at)
+    stale = []
+    for system_id in TOKEN_ENV:
+        outage = world.outage(system_id)
+        servers.set_fault(system_id, FaultMode("expired_token") if outage == "failed" else None)
+        if outage == "stale":
+            stale.append(system_id)
+    return stale
+
+
+def without_extracts(graph: Any, stale: list[str]) -> list[dg.AssetKey] | None:
+    """The job's assets minus the stale systems' extracts (None = the whole job): a stale
+    system is simply not extracted, so its last snapshot ages in the warehouse."""
+    if not stale:
+        return None
+    skipped = dg.AssetSelection.assets(*(extract_key(s) for s in stale))
+    return sorted((dg.AssetSelection.all() - skipped).resolve(graph))

@@ -15,6 +15,7 @@ makes a second concurrent writer fail loudly instead of corrupting the file.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -258,11 +259,27 @@ create table if not exists ops.alert_outbox (
 """
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+LOCK_WAIT_SECONDS = 120.0
+
+
+def connect(path: str | Path, read_only: bool = False,
+            wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. DuckDB allows one writing process per file: when Dagster's
+    multiprocess executor runs steps side by side, a step waits for the file instead of
+    failing, and after `wait_seconds` the error names the file and why."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
