@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test dev lint typecheck manifest clean env test-spark bench test-faults bench-extract bench-detect bench-scaling
+.PHONY: test-library demo test dev lint typecheck manifest clean env test-spark bench test-faults bench-extract bench-detect bench-scaling
 
 env: $(STAMP)
 
@@ -72,3 +72,7 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf out dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache
+
+# The scenario library through Dagster (24 cycles, ~4-6 min): every injected cause found.
+test-library: manifest
+	STOCKDRIFT_E2E_LIBRARY=1 $(BIN)/python -m pytest -q tests/e2e/test_demo_library.py

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from bench.detect_replay import CompiledProject
-from sandbox.scenario import Fault, Injection, Outage, Scenario
+from sandbox.library import library_scenario
+from sandbox.scenario import Fault, Scenario
 from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
 from sandbox.world import World
 from stockdrift.clock import ManualClock
@@ -32,36 +33,6 @@ TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbo
 # 07:00 UTC Chicago); runs starting here cross it.
 DST_START = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 PLAIN_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-
-
-def library_scenario(hours: float) -> Scenario:
-    """Every injectable fault once, on distinct keys, spread over the run; plus odd SKU ids,
-    partial shipments and two extraction outages. No sync stop, so both Shopify locations
-    are live for the two-location oversell."""
-    span = int(hours * 60)
-
-    def at(share: float) -> int:
-        return max(20, int(span * share))
-
-    injections = (
-        Injection("duplicate_record", "SD-1003", "CICERO-3PL", at(0.05)),
-        Injection("on_hand_pushed", "SD-1004", "EAST-DC", at(0.10)),
-        Injection("channel_edit", "SD-1005", "EAST-DC", at(0.15)),
-        Injection("relist", "SD-1006", "EAST-DC", at(0.20)),
-        Injection("missing_listing", "SD-1008", "EAST-DC", at(0.25)),
-        Injection("negative_available", "SD-1009", "EAST-DC", at(0.30)),
-        Injection("low_stock_oversell", "SD-1010", "EAST-DC", at(0.35)),
-        Injection("low_stock_oversell", "SD-1010", "CICERO-3PL", at(0.35)),
-        Injection("channel_edit", "SD/3001-BLK", "EAST-DC", at(0.40)),
-        Injection("relist", "SD-3004-Größe-Ñ", "EAST-DC", at(0.45)),
-        Injection("missing_listing", "SD 3003 XL", "CICERO-3PL", at(0.50)),
-    )
-    outages = (
-        Outage("shopify", "failed", at(0.55), at(0.55) + 3 * CYCLE_MINUTES),
-        Outage("shipbob", "stale", at(0.65), at(0.65) + 8 * CYCLE_MINUTES),
-    )
-    return Scenario.clean(injections=injections, outages=outages, odd_ids=True,
-                          partial_shipment_share=0.3)
 
 
 def scenarios_for(seed: int, hours: float) -> tuple[str, datetime, Scenario]:

@@ -21,6 +21,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +46,7 @@ def _dbt(args: list[str], target_path: Path, target: str) -> float:
     t0 = time.perf_counter()
     res = dbtRunner().invoke([
         *args, "--target", target, "--target-path", str(target_path), "--quiet",
+        "--log-path", str(target_path.parent / f"logs-{target}"),
         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
     ])
     nodes: list[Any] = list(getattr(res.result, "results", None) or [])
@@ -151,12 +153,17 @@ def run_engine(engine: str, work: Path, cap: float) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.scaling", "--worker", engine, "--work", str(work),
            "--out", str(out)]
     t0 = time.perf_counter()
+    # own session, so a timeout kills the worker's JVM too, not only the Python process
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, timeout=cap, capture_output=True, text=True)
+        output, _ = proc.communicate(timeout=cap)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"status": f"not done in {cap:.0f} s"}
     if proc.returncode != 0 or not out.exists():
-        return {"status": "failed", "error": (proc.stderr or proc.stdout)[-2000:]}
+        return {"status": "failed", "error": output[-2000:]}
     return {"status": "ok", "wall_s": time.perf_counter() - t0, **json.loads(out.read_text())}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,12 +46,7 @@ def demo_scenario(name: str, cycles: int) -> Scenario | None:
     if name == "default":
         return None
     if name == "library":
-        # The library lives in bench/ (not an installed package): found from the checkout.
-        # TODO(lead): move library_scenario into sandbox/scenario.py and import it from there.
-        repo = str(Path(__file__).resolve().parents[1])
-        if repo not in sys.path:
-            sys.path.append(repo)
-        from bench.detect_runs import library_scenario
+        from sandbox.library import library_scenario
 
         return library_scenario(cycles * CYCLE_MINUTES / 60)
     raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")

@@ -1,7 +1,7 @@
 """End to end on the scenario library: every injectable fault, odd SKU ids, a failed and a
 stale system, through the Dagster job cycle by cycle, scored against the world's truth.
 
-24 cycles take ~4 minutes, so it runs only with STOCKDRIFT_E2E_LIBRARY=1
+24 cycles take 4-6 minutes, so it runs only with STOCKDRIFT_E2E_LIBRARY=1
 (`STOCKDRIFT_E2E_LIBRARY=1 .venv/bin/pytest tests/e2e/test_demo_library.py`).
 """
 
@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
         os.environ.get("STOCKDRIFT_E2E_LIBRARY") != "1",
-        reason="~4 min: set STOCKDRIFT_E2E_LIBRARY=1 to run the library demo",
+        reason="4-6 min: set STOCKDRIFT_E2E_LIBRARY=1 to run the library demo",
     ),
 ]
 CYCLES = DEFAULT_CYCLES["library"]
@@ -66,8 +66,11 @@ def test_outages_were_enacted(demo: DemoResult, con: duckdb.DuckDBPyConnection) 
         "select system_id, count(*), count(*) filter (where status = 'succeeded') "
         "from raw.snapshots group by 1 order by 1"
     ).fetchall()
-    assert rows == [("erp", CYCLES, CYCLES), ("shipbob", CYCLES - 8, CYCLES - 8),
-                    ("shopify", CYCLES, CYCLES - 3)]
+    assert rows == [
+        ("erp", CYCLES, CYCLES),
+        ("shipbob", CYCLES - 8, CYCLES - 8),
+        ("shopify", CYCLES, CYCLES - 3),
+    ]
 
 
 def test_every_injected_fault_found_with_right_cause_and_owner(
