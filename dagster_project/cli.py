@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -19,20 +18,6 @@ from stockdrift.locking import CycleLockedError
 from stockdrift.warehouse import open_warehouse
 
 DEFAULT_CONFIG = os.environ.get("STOCKDRIFT_CONFIG", "stockdrift.example.yml")
-
-
-def _duration(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([mhd])", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30m, 4h or 2d")
-    n, unit = int(match.group(1)), match.group(2)
-    return (
-        timedelta(minutes=n)
-        if unit == "m"
-        else timedelta(hours=n)
-        if unit == "h"
-        else timedelta(days=n)
-    )
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:

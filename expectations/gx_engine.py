@@ -47,8 +47,6 @@ def validate(
     suite_name: str, frame: pd.DataFrame, expectations: list[Any]
 ) -> list[ExpectationOutcome]:
     """Run `expectations` over `frame`; return each one's outcome with failing row ids."""
-    import great_expectations as gx
-
     ctx = _context()
     source_name = f"stockdrift_{suite_name}"
     try:
@@ -80,5 +78,4 @@ def validate(
                 element_count=int(res.result.get("element_count", len(frame)) or 0),
             )
         )
-    _ = gx  # imported for side effects of registering expectations
     return outcomes

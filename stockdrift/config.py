@@ -279,13 +279,6 @@ class StockdriftConfig(_Strict):
                 return loc.master
         return self.master
 
-    def with_base_urls(self, urls: dict[str, str]) -> StockdriftConfig:
-        """A copy pointing systems at other hosts (the sandbox binds free ports)."""
-        systems = [
-            s.model_copy(update={"base_url": urls.get(s.id, s.base_url)}) for s in self.systems
-        ]
-        return self.model_copy(update={"systems": systems})
-
 
 def _check_zone(value: str) -> str:
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from expectations.findings import SuiteOutcome
@@ -55,12 +54,6 @@ class EvaluationResult:
     changes: QueueChanges
     open_by_cause: dict[str, int] = field(default_factory=dict)
 
-    def check_summary(self) -> dict[str, dict[str, Any]]:
-        return {
-            o.suite: {"success": o.success, "evaluated": o.evaluated_rows, "failed": o.failed_rows}
-            for o in self.outcomes
-        }
-
 
 def evaluate(cfg: StockdriftConfig, cycle_at: datetime) -> EvaluationResult:
     """Run the GX suites over the marts and fold their findings into the queue."""
@@ -86,9 +79,6 @@ def finish_cycle(
             [to_naive_utc(finished_at), status, detail, cycle_id],
         )
 
-
-def warehouse_path(cfg: StockdriftConfig) -> Path:
-    return Path(cfg.warehouse_path).resolve()
 
 
 @dataclass
