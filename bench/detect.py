@@ -1,6 +1,6 @@
 """`make bench-detect`: detection quality of stockdrift on the sandbox world vs ground truth.
 
-    python -m bench.detect [--seeds 0,1] [--hours 12] [--jobs 2]
+    python -m bench.detect [--seeds 0,1,2,3] [--hours 10] [--jobs 2]
 
 Each seed runs a world (even seeds: the scenario library; odd seeds: the demo's faults
 across a US DST night) at 5-minute cycles through the real stages (HTTP extraction, dbt SQL,
@@ -11,6 +11,7 @@ system against the master at every snapshot, no settledness, no cause) on the sa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -62,6 +63,8 @@ def report(results: list[RunResult]) -> tuple[str, bool]:
                  "minutes from injection to the first alarm with the right cause; ontime: found "
                  "within the system's freshness target + one cycle / found with right cause)")
     met = all((getattr(total, k) or 0) >= v for k, v in TARGETS.items())
+    lines.append(f"time to detect: {total.on_time}/{total.right_cause} faults found with the "
+                 "right cause within their system's freshness target + one cycle")
     return "\n".join(lines), met
 
 
@@ -81,6 +84,10 @@ def details(r: RunResult) -> list[str]:
     return out
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.1f}" for x in avg)
+
+
 def _run(args: tuple[int, float, str, bool]) -> RunResult:
     seed, hours, work, replay = args
     return run_world(seed, hours, Path(work), replay=replay)
@@ -88,24 +95,37 @@ def _run(args: tuple[int, float, str, bool]) -> RunResult:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
-    parser.add_argument("--hours", type=float, default=12.0, help="simulated hours per seed")
+    parser.add_argument("--seeds", default="0,1,2,3", help="comma-separated seeds")
+    parser.add_argument("--hours", type=float, default=10.0, help="simulated hours per seed")
     parser.add_argument("--jobs", type=int, default=2, help="seeds run in parallel")
     parser.add_argument("--dbt-every-cycle", action="store_true",
                         help="run `dbt run` each cycle instead of replaying its compiled SQL "
                              "(~3.5 s more per cycle; to check the replay gives the same)")
     opts = parser.parse_args(argv)
     seeds = [int(s) for s in opts.seeds.split(",") if s.strip()]
+    # Other work on the machine slows every cycle: the load is printed with the figures.
+    load_before = os.getloadavg()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stockdrift-bench-") as work:
         jobs = [(seed, opts.hours, work, not opts.dbt_every_cycle) for seed in seeds]
         with ProcessPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             results = list(pool.map(_run, jobs))
     wall = time.perf_counter() - started
+    load_after = os.getloadavg()
+    print(f"{len(seeds)} seeds x {opts.hours:g} h, {opts.jobs} at a time on {os.cpu_count()} "
+          f"cores; load average (1/5/15 min) before {_load(load_before)}, after "
+          f"{_load(load_after)}")
     for r in results:
         print(f"seed {r.seed} ({r.name}): {r.cycles} cycles of {CYCLE_MINUTES} min, "
               f"{len(r.faults)} faults, {len(r.alarms)} exceptions, {r.seconds:.0f}s "
               f"({r.seconds / max(1, r.cycles):.2f}s/cycle)")
+        phases = ", ".join(f"{k} {1000 * v / max(1, r.cycles):.0f}"
+                           for k, v in sorted(r.phases.items(), key=lambda kv: -kv[1]))
+        print(f"  {len(r.systems)} systems ({', '.join(r.systems)}); ms/cycle: {phases}")
+        models = ", ".join(f"{m} {1000 * v / max(1, r.cycles):.0f}" for m, v in r.slowest_models)
+        print(f"  slowest models, ms/cycle: {models}")
+    if results and results[0].skipped_models:
+        print(f"not replayed (no GX suite reads them): {', '.join(results[0].skipped_models)}")
     table, met = report(results)
     print(table)
     for r in results:

@@ -6,16 +6,44 @@ which 576 cycles per seed cannot afford. After the first cycle has been built by
 placeholder `cycle_at`; each later cycle substitutes the cycle's timestamp and executes the
 same statements in DAG order with dbt's materializations (view and table: create or
 replace; incremental append: insert). The SQL is dbt's, byte for byte.
+
+Only the models the exception queue depends on are replayed: the marts the GX suites read
+(`from marts.<name>` in expectations/*.py) and their ancestors. Marts nobody checks (sync
+lag reports, available-to-promise) cannot change a detection, so they are not rebuilt.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 PLACEHOLDER = "2199-01-01 00:00:00"
+EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
+
+
+def suite_marts(folder: Path = EXPECTATIONS) -> set[str]:
+    """The marts the GX suites query: what the exception queue is built from."""
+    names = set()
+    for path in folder.glob("*.py"):
+        names.update(re.findall(r"\bfrom\s+marts\.(\w+)", path.read_text("utf-8")))
+    if not names:
+        raise RuntimeError(f"{folder}: no `from marts.<model>` query found in the suites")
+    return names
+
+
+def _ancestors(graph: dict[str, list[str]], roots: list[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        uid = todo.pop()
+        if uid not in seen:
+            seen.add(uid)
+            todo.extend(graph[uid])
+    return seen
 
 
 class CompiledProject:
@@ -27,20 +55,33 @@ class CompiledProject:
         models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
         graph = {uid: [d for d in n["depends_on"]["nodes"] if d in models]
                  for uid, n in models.items()}
+        wanted = suite_marts()
+        roots = [uid for uid, n in models.items() if n["name"] in wanted]
+        missing = wanted - {models[uid]["name"] for uid in roots}
+        if missing:
+            raise RuntimeError(f"the GX suites query marts dbt does not build: {sorted(missing)}")
+        needed = _ancestors(graph, roots)
+        self.skipped = sorted(models[uid]["name"] for uid in models if uid not in needed)
         self.steps: list[tuple[str, str, str]] = []
         for uid in TopologicalSorter(graph).static_order():
             node = models[uid]
+            if uid not in needed:
+                continue      # nothing the queue reads depends on it
             if f"'{PLACEHOLDER}'" not in node["compiled_code"] and node["config"][
                     "materialized"] == "view":
                 continue      # a view that does not depend on the cycle is already right
             self.steps.append((node["config"]["materialized"], node["relation_name"],
                                node["compiled_code"]))
+        self.seconds: dict[str, float] = {}      # per relation, summed over cycles
 
     def run(self, con: Any, cycle_at: str) -> None:
         for materialized, relation, code in self.steps:
+            started = time.perf_counter()
             sql = code.replace(f"'{PLACEHOLDER}'", f"'{cycle_at}'")
             if materialized == "incremental":
                 con.execute(f"insert into {relation} by name ({sql})")
             else:
                 kind = "view" if materialized == "view" else "table"
                 con.execute(f"create or replace {kind} {relation} as ({sql})")
+            name = relation.rsplit(".", 1)[-1].strip('"')
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started

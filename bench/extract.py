@@ -4,6 +4,10 @@ rate limit means for a 100k SKU x 10 location catalogue against a 5-minute fresh
 Part 1 (measured): every connector against its sandbox server / file / database with the
 vendors' rate limits switched off, over a synthetic catalogue (`--skus`), so the number is
 our own cost: HTTP on loopback, JSON/X12/CSV parsing, validation. Landing is not included.
+Part 1b (measured): the HTTP connectors at `max_concurrency` 1 vs N (`--concurrency`) with
+a simulated round trip per request (`--latency-ms`, the sandbox's `slow` fault), the case
+the async engine is for: offset/page-number pages, location batches and marketplaces in
+flight at once. Amazon reads 3 marketplaces; Square's sandbox has one location (no fan-out).
 Part 2 (computed): requests a full refresh and an incremental cycle (1% of keys changed)
 need, times the vendor's documented limit (vendor_api_facts.md sections cited per row).
 """
@@ -103,13 +107,7 @@ HTTP = {  # system id -> (connector, credentials, env values, options)
 
 
 def timed(system: SystemConfig) -> tuple[int, int, float]:
-    connector = build_connector(system)
-    connector._sleep = lambda _s: None  # type: ignore[attr-defined]  # limits are off
-    t0 = time.perf_counter()
-    rows = pages = 0
-    for page in connector.pages():
-        rows, pages = rows + len(page.rows), pages + 1
-    return rows, pages, time.perf_counter() - t0
+    return _run(build_connector(system))  # limits are off: no throttle sleeps
 
 
 def measure(skus: int, env: dict[str, str]) -> list[tuple[str, int, int, float]]:
@@ -160,6 +158,52 @@ def _files(tmp: Path, skus: int) -> list[tuple[str, int, int, float]]:
                            base_url=url, freshness_target_minutes=5, options=options)
         out.append((label, *timed(cfg)))
     return out
+
+
+FAN_OUT_OPTIONS = {"amazon": {"marketplace_ids": "ATVPDKIKX0DER,A2EUQ1WTGCTBG2,A1AM78C64UM0Y8"}}
+
+
+def measure_concurrency(skus: int, concurrency: int, latency_ms: float
+                        ) -> list[tuple[str, int, float, float]]:
+    """(connector, rows, rows/s at concurrency 1, rows/s at `concurrency`) on loopback with
+    every request delayed `latency_ms` by the server."""
+    import os
+
+    from sandbox.servers import FaultMode
+
+    world = BenchWorld(skus)
+    out = []
+    with SandboxServers(world, ManualClock(START)) as servers:  # type: ignore[arg-type]
+        servers.apps["shopify"].bucket = LeakyBucket(10**9, 10**9)  # type: ignore[attr-defined]
+        servers.apps["shipbob"].window = SlidingWindow(10**9)  # type: ignore[attr-defined]
+        servers.apps["amazon"].bucket = TokenBucket(10**9, 10**9)  # type: ignore[attr-defined]
+        for system_id, (kind, creds, values, options) in HTTP.items():
+            if kind in ("shopify_graphql", "square"):
+                continue  # cursor chains only (GraphQL) / one location in the sandbox (Square)
+            os.environ.update(values)
+            servers.set_fault(system_id, FaultMode("slow", delay_s=latency_ms / 1000))
+            rates = []
+            rows = 0
+            for n in (1, concurrency):
+                cfg = SystemConfig(id=system_id, role="erp", connector=kind,  # type: ignore[arg-type]
+                                   base_url=servers.base_urls[system_id], credentials=creds,
+                                   freshness_target_minutes=5, timeout_seconds=60,
+                                   max_concurrency=n,
+                                   options={**options, **FAN_OUT_OPTIONS.get(system_id, {})})
+                rows, _, secs = timed(cfg)
+                rates.append(rows / secs if secs else 0.0)
+            servers.set_fault(system_id, None)
+            out.append((kind, rows, rates[0], rates[1]))
+    return out
+
+
+def _run(connector: Any) -> tuple[int, int, float]:
+    connector._sleep = lambda _s: None
+    t0 = time.perf_counter()
+    rows = pages = 0
+    for page in connector.pages():
+        rows, pages = rows + len(page.rows), pages + 1
+    return rows, pages, time.perf_counter() - t0
 
 
 @dataclass(frozen=True)
@@ -264,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skus", type=int, default=3000, help="synthetic SKUs on loopback")
     parser.add_argument("--target-skus", type=int, default=100_000)
     parser.add_argument("--locations", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="max_concurrency compared with 1 (part 1b)")
+    parser.add_argument("--latency-ms", type=float, default=50.0,
+                        help="simulated round trip per request in part 1b")
     args = parser.parse_args(argv)
     console = Console(width=150)
     results = measure(args.skus, {})
@@ -276,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
         measured[label] = rows / secs if secs else 0.0
         table.add_row(label, f"{rows:,}", f"{pages:,}", f"{secs:.2f}", f"{measured[label]:,.0f}")
     console.print(table)
+    conc = Table(title=f"Concurrency: rows/s at max_concurrency 1 vs {args.concurrency}, "
+                 f"{args.latency_ms:g} ms per request ({args.skus:,} SKUs, loopback)")
+    for col in ("connector", "rows", "rows/s @1", f"rows/s @{args.concurrency}", "speed-up"):
+        conc.add_column(col, justify="right" if col != "connector" else "left")
+    for kind, rows, one, many in measure_concurrency(args.skus, args.concurrency,
+                                                     args.latency_ms):
+        conc.add_row(kind, f"{rows:,}", f"{one:,.0f}", f"{many:,.0f}",
+                     f"{many / one:.1f}x" if one else "-")
+    console.print(conc)
     console.print(computed(args.target_skus, args.locations, measured))
     for n, plan in enumerate(PLANS, 1):
         console.print(f"[{n}] {plan.connector}: {plan.basis}", highlight=False)

@@ -90,23 +90,28 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_dev(args: argparse.Namespace, console: Console) -> int:
-    """Sandbox servers on their fixed ports plus the Dagster UI on the same definitions."""
-    from sandbox.serve import SANDBOX_TOKENS
+    """Sandbox servers on their fixed ports (the config's base URLs) and its file feeds, plus
+    the Dagster UI on the same definitions."""
+    import yaml
 
+    from dagster_project.demo import write_demo_config
+    from sandbox.feeds import feed_urls
+    from sandbox.serve import sandbox_env
+
+    dev_dir = Path("out/dev")
+    feeds = dev_dir / "feeds"
+    example = Path(args.config)
+    systems = yaml.safe_load(example.read_text(encoding="utf-8"))["systems"]
+    # HTTP systems keep the config's fixed ports; the file feeds point at the dev folder
+    urls = {s["id"]: s["base_url"] for s in systems} | feed_urls(feeds)
     env = dict(os.environ)
-    env.update(
-        {
-            "NETSUITE_TOKEN": SANDBOX_TOKENS["erp"],
-            "SHOPIFY_ACCESS_TOKEN": SANDBOX_TOKENS["shopify"],
-            "SHIPBOB_TOKEN": SANDBOX_TOKENS["shipbob"],
-            "STOCKDRIFT_CONFIG": args.config,
-        }
-    )
+    env.update(sandbox_env())
+    env["STOCKDRIFT_CONFIG"] = str(write_demo_config(example, dev_dir, urls))
     home = Path(env.get("DAGSTER_HOME", "out/dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     env["DAGSTER_HOME"] = str(home)
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.serve", "--ports", "18701,18702,18703", "--speed", "1"],
+        [sys.executable, "-m", "sandbox.serve", "--feeds", str(feeds), "--speed", "1"],
         env=env,
     )
     try:
@@ -153,6 +158,7 @@ EXTENSIONS: tuple[str, ...] = (
     "dagster_project.cli_queue",  # exceptions list|show|ack|snooze|resolve
     "dagster_project.cli_routes",  # routes explain|preview|validate
     "dagster_project.cli_mappings",  # report; mappings history|diff|check|apply; config; audit
+    "dagster_project.cli_replay",  # replay (stored payloads, no vendor); cursors list|reset
 )
 
 

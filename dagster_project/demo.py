@@ -26,14 +26,14 @@ from rich.console import Console
 
 from dagster_project.defs.extract import extract_key
 from dagster_project.resources import CYCLE_TAG, QUIET
+from sandbox.feeds import feed_urls, write_feeds
 from sandbox.scenario import Scenario
-from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
+from sandbox.serve import FaultMode, SandboxServers, sandbox_env
 from sandbox.world import World
 from stockdrift.clock import ManualClock
 from stockdrift.locking import cycle_lock
 
 DEMO_START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-TOKEN_ENV = {"erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN"}
 CYCLE_MINUTES = 5
 SCENARIOS = ("default", "library")
 # 2 simulated hours: the library's last outage ends at 65% of the span + 40 min, so every
@@ -66,8 +66,12 @@ def write_demo_config(example: Path, out_dir: Path, base_urls: dict[str, str]) -
     data: dict[str, Any] = yaml.safe_load(example.read_text(encoding="utf-8"))
     data["warehouse_path"] = str(out_dir / "stockdrift.duckdb")
     data["out_dir"] = str(out_dir)
+    missing = [s["id"] for s in data["systems"] if s["id"] not in base_urls]
+    if missing:
+        raise ValueError(f"{example}: systems {missing} have no sandbox server "
+                         "(sandbox/serve.py SYSTEMS) or feed (sandbox/feeds.py feed_urls)")
     for system in data["systems"]:
-        system["base_url"] = base_urls.get(system["id"], system["base_url"])
+        system["base_url"] = base_urls[system["id"]]
     path = out_dir / "demo" / "stockdrift.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -109,10 +113,12 @@ def run_demo(
     instance = dagster_instance(out_dir / "dagster_home")
     started = time.perf_counter()
     failed = 0
+    feeds = out_dir / "demo" / "feeds"
     with SandboxServers(world, clock) as servers:
-        for system_id, env in TOKEN_ENV.items():
-            os.environ[env] = SANDBOX_TOKENS[system_id]
-        config_path = write_demo_config(example, out_dir, servers.base_urls)
+        os.environ.update(sandbox_env())
+        config_path = write_demo_config(example, out_dir, {**servers.base_urls,
+                                                          **feed_urls(feeds)})
+        systems = [s["id"] for s in yaml.safe_load(config_path.read_text())["systems"]]
         os.environ["STOCKDRIFT_CONFIG"] = str(config_path)
         os.environ["STOCKDRIFT_FROZEN_CLOCK"] = "1"
         defs = build_definitions(str(config_path))
@@ -121,7 +127,8 @@ def run_demo(
         for i in range(1, cycles + 1):
             cycle_at = DEMO_START + timedelta(minutes=CYCLE_MINUTES * i)
             clock.set(cycle_at)
-            stale = enact_outages(world, servers, cycle_at)
+            stale = enact_outages(world, servers, cycle_at, systems)
+            write_feeds(world, feeds, cycle_at)   # the files partners dropped by now
             selection = without_extracts(graph, stale)
             t0 = time.perf_counter()
             # one cycle per warehouse at a time (stockdrift/locking.py): a concurrent
@@ -133,7 +140,7 @@ def run_demo(
                 )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
-            outages = "".join(f"  {s}: {world.outage(s)}" for s in TOKEN_ENV if world.outage(s))
+            outages = "".join(f"  {s}: {world.outage(s)}" for s in systems if world.outage(s))
             console.print(
                 f"cycle {i:>2}/{cycles}  {cycle_at:%H:%M} UTC  {state}  "
                 f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}{outages}"
@@ -148,14 +155,18 @@ def run_demo(
     )
 
 
-def enact_outages(world: World, servers: SandboxServers, at: datetime) -> list[str]:
+def enact_outages(world: World, servers: SandboxServers, at: datetime,
+                  systems: list[str]) -> list[str]:
     """Put the scenario's outages in force for this cycle: a failed system's server rejects
-    the token (the extractor sees a real 401); returns the systems that are stale now."""
+    the token (the extractor sees a real 401); returns the systems that are stale now.
+    File feeds have no server: only a stale outage (not extracted) applies to them."""
     world.advance_to(at)
     stale = []
-    for system_id in TOKEN_ENV:
+    for system_id in systems:
         outage = world.outage(system_id)
-        servers.set_fault(system_id, FaultMode("expired_token") if outage == "failed" else None)
+        if system_id in servers.apps:
+            servers.set_fault(system_id,
+                              FaultMode("expired_token") if outage == "failed" else None)
         if outage == "stale":
             stale.append(system_id)
     return stale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from expectations import freshness, incidents, mapping, variance
+from expectations import freshness, incidents, mapping, semantics, variance
 from expectations.findings import SuiteOutcome
 from expectations.suite import Suite
 
@@ -14,6 +14,7 @@ SUITES: tuple[Suite, ...] = (
     incidents.SUITE,
     variance.SUITE,
     mapping.SUITE,
+    *semantics.SUITES,
 )
 
 

@@ -19,11 +19,15 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, Page
+from extractors.base import Exchange, Page, Unit
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
+    Throttle,
+    arequest_with_retries,
+    asleep,
     attempts_of,
+    make_async_client,
     make_client,
     malformed,
     parse_json,
@@ -71,18 +75,40 @@ class Pacer:
             self._tokens, self._at = 1.0, self._at + wait
         self._tokens -= 1
 
+    async def atake(self) -> None:
+        """`take` for concurrent workers: each reserves its slot before waiting, so the
+        workers together stay inside the one usage plan of the selling partner."""
+        t = self._now()
+        self._tokens = min(self.burst, self._tokens + (t - self._at) * self.rate) - 1
+        self._at = t
+        if self._tokens < 0:
+            await asleep(self._sleep, -self._tokens / self.rate)
+
 
 class AmazonFbaConnector:
     system_id: str
     raw_table = "amazon_fba_inventory"
     columns = COLUMNS
+    # One raw row per key: an incremental answer replaces the base snapshot's row.
+    key_columns: tuple[str, ...] = ("marketplace_id", "seller_sku")
+    # What a subclass for another SP-API list operation changes (extractors/amazon_mfn.py).
+    path = PATH
+    token_param = "nextToken"  # the query parameter that carries the page token
+    rate_per_s, burst = RATE_PER_S, BURST
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
                  sleep: Sleep = time.sleep, since: datetime | None = None,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic,
+                 async_client: httpx.AsyncClient | None = None) -> None:
         self.system, self.system_id = system, system.id
         self._client, self._sleep, self._now = client, sleep, now
         self.marketplace = system.options.get("marketplace_id", DEFAULT_MARKETPLACE)
+        # Several marketplaces: one nextToken chain each, run by the async engine (§2.2:
+        # granularityId and marketplaceIds name one marketplace per request).
+        self.marketplaces = [m for m in system.options.get(
+            "marketplace_ids", self.marketplace).split(",") if m]
+        self.max_concurrency = system.max_concurrency
+        self._async_client = async_client
         self.lwa_endpoint = system.options.get("lwa_endpoint", DEFAULT_ENDPOINT)
         self.since = since  # None = full refresh
         # Pages are full until the last (observed, not documented): a short page that still
@@ -105,37 +131,118 @@ class AmazonFbaConnector:
             endpoint = str(httpx.URL(self.system.base_url).join(endpoint))
         self.tokens = LwaTokens(client, endpoint, system_id=self.system_id, sleep=self._sleep,
                                 now=self._now, **creds)
-        pacer = Pacer(RATE_PER_S * PACE_MARGIN, BURST, self._sleep, self._now)
-        base: dict[str, Any] = {
-            "details": "true", "granularityType": "Marketplace",
-            "granularityId": self.marketplace, "marketplaceIds": self.marketplace,
-        }
-        if self.since is not None:
-            base["startDateTime"] = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        next_token: str | None = None
-        first_size: int | None = None
+        pacer = Pacer(self.rate_per_s * PACE_MARGIN, self.burst, self._sleep, self._now)
         try:
+            if len(self.marketplaces) > 1:
+                yield from self._per_marketplace(pacer)
+                return
+            next_token: str | None = None
+            first_size: int | None = None
             for n in range(1, MAX_PAGES + 1):
-                params = {**base, **({"nextToken": next_token} if next_token else {})}
+                params = {**self._base(self.marketplace),
+                          **({self.token_param: next_token} if next_token else {})}
                 pacer.take()
                 label = n if next_token is None else f"{n} (nextToken {next_token[:16]})"
                 response = self._get(client, params, label)
-                data = parse_json(response, system_id=self.system_id, page=label,
-                                  secrets=self._secrets)
-                rows, next_token = self._parse(response, data, label)
-                first_size = first_size or len(rows)
-                if self.strict_pages and next_token and len(rows) < first_size:
-                    raise self._fail(response, label, f"truncated page: {len(rows)} summaries "
-                                     f"after a first page of {first_size}, and a nextToken")
-                yield Page(rows, Exchange.from_response(
-                    response, attempts=attempts_of(response), secrets=self._all_secrets()),
-                    str(label))
+                page, next_token = self._page(response, label, self.marketplace, first_size)
+                first_size = first_size or len(page.rows)
+                yield page
                 if not next_token:
                     return  # §2.4: no nextToken = no more items
             raise ExtractionError(self.system_id, "malformed", detail=f"over {MAX_PAGES} pages")
         finally:
             if self._client is None:
                 client.close()
+
+    def _base(self, marketplace: str) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "details": "true", "granularityType": "Marketplace",
+            "granularityId": marketplace, "marketplaceIds": marketplace,
+        }
+        if self.since is not None:
+            base["startDateTime"] = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return base
+
+    def _page(self, response: httpx.Response, label: int | str, marketplace: str,
+              first_size: int | None) -> tuple[Page, str | None]:
+        data = parse_json(response, system_id=self.system_id, page=label,
+                          secrets=self._secrets)
+        rows, next_token = self._parse(response, data, label, marketplace)
+        first_size = first_size or len(rows)
+        if self.strict_pages and next_token and len(rows) < first_size:
+            raise self._fail(response, label, f"truncated page: {len(rows)} summaries "
+                             f"after a first page of {first_size}, and a nextToken")
+        return Page(rows, Exchange.from_response(
+            response, attempts=attempts_of(response), secrets=self._all_secrets()),
+            str(label)), next_token
+
+    def _per_marketplace(self, pacer: Pacer) -> Iterator[Page]:
+        """One unit per marketplace (its nextToken chain sequential), sharing the pacer: the
+        usage plan is per selling partner and operation, not per marketplace (§2.3)."""
+        from extractors.fanout import fan_out
+
+        assert self.tokens is not None
+        tokens = self.tokens
+        throttle = Throttle(self._sleep, self._now)
+        spent = [tokens.requests]  # LWA calls so far land on the first page
+        tokens.requests = 0
+
+        def unit(marketplace: str) -> Unit:
+            async def fetch(client: httpx.AsyncClient) -> list[Page]:
+                pages: list[Page] = []
+                next_token: str | None = None
+                first_size: int | None = None
+                for n in range(1, MAX_PAGES + 1):
+                    params = {**self._base(marketplace),
+                              **({self.token_param: next_token} if next_token else {})}
+                    await pacer.atake()
+                    label = f"{marketplace} {n}" + (
+                        f" (nextToken {next_token[:16]})" if next_token else "")
+                    response = await self._aget(client, throttle, params, label, spent)
+                    add_attempts(response, spent[0] + tokens.requests)
+                    spent[0], tokens.requests = 0, 0
+                    page, next_token = self._page(response, label, marketplace, first_size)
+                    first_size = first_size or len(page.rows)
+                    pages.append(page)
+                    if not next_token:
+                        return pages
+                raise ExtractionError(self.system_id, "malformed",
+                                      detail=f"over {MAX_PAGES} pages")
+            return fetch
+
+        injected = self._async_client
+
+        def client() -> httpx.AsyncClient:
+            return injected or make_async_client(self.system.base_url,
+                                                 self.system.timeout_seconds)
+
+        for pages in fan_out([unit(m) for m in self.marketplaces], client=client,
+                             max_concurrency=self.max_concurrency,
+                             close_client=injected is None):
+            yield from pages
+
+    async def _aget(self, client: httpx.AsyncClient, throttle: Throttle,
+                    params: dict[str, Any], label: str, spent: list[int]) -> httpx.Response:
+        """`_get` for a marketplace worker: an access token that expired mid-run (403) is
+        refreshed once (§2.5) and shared with the other workers."""
+        assert self.tokens is not None
+        for refreshed in (False, True):
+            headers = {"x-amz-access-token": self.tokens.token(),  # §2.1
+                       "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")}
+            try:
+                return await arequest_with_retries(
+                    client, "GET", self.path, system_id=self.system_id, page=label,
+                    params=params, headers=headers, throttle=throttle,
+                    secrets=self._all_secrets())
+            except ExtractionError as exc:
+                exc = with_vendor_code(exc, self._all_secrets())
+                if exc.kind == "auth" and not refreshed:
+                    spent[0] += exc.attempts
+                    self.tokens.invalidate()
+                    continue
+                raise copy_error(exc, attempts=exc.attempts + spent[0]
+                                 + self.tokens.requests) from None
+        raise AssertionError("unreachable")
 
     def _all_secrets(self) -> tuple[str, ...]:
         return self._secrets + (self.tokens.secrets if self.tokens else ())
@@ -152,7 +259,7 @@ class AmazonFbaConnector:
             }
             try:
                 response = request_with_retries(
-                    client, "GET", PATH, system_id=self.system_id, page=page, params=params,
+                    client, "GET", self.path, system_id=self.system_id, page=page, params=params,
                     headers=headers, sleep=self._sleep, secrets=self._all_secrets(),
                 )
             except ExtractionError as exc:
@@ -167,8 +274,8 @@ class AmazonFbaConnector:
             return add_attempts(response, spent)
         raise AssertionError("unreachable")
 
-    def _parse(self, response: httpx.Response, data: Any, page: int | str
-               ) -> tuple[list[dict[str, Any]], str | None]:
+    def _parse(self, response: httpx.Response, data: Any, page: int | str,
+               marketplace: str) -> tuple[list[dict[str, Any]], str | None]:
         if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
             raise self._fail(response, page, "field 'payload' missing or not an object", "schema")
         summaries = data["payload"].get("inventorySummaries")
@@ -176,10 +283,11 @@ class AmazonFbaConnector:
             raise self._fail(response, page, "payload.inventorySummaries missing", "schema")
         pagination = data.get("pagination") or {}
         token = pagination.get("nextToken") if isinstance(pagination, dict) else None
-        rows = [self._row(response, s, i, page) for i, s in enumerate(summaries)]
+        rows = [self._row(response, s, i, page, marketplace) for i, s in enumerate(summaries)]
         return rows, (str(token) if token else None)
 
-    def _row(self, response: httpx.Response, s: Any, i: int, page: int | str) -> dict[str, Any]:
+    def _row(self, response: httpx.Response, s: Any, i: int, page: int | str,
+             marketplace: str) -> dict[str, Any]:
         if not isinstance(s, dict):
             raise self._fail(response, page, f"inventorySummaries[{i}] is not an object")
         for key in ("sellerSku", "inventoryDetails", "totalQuantity"):
@@ -196,7 +304,7 @@ class AmazonFbaConnector:
         reserved, unful = d["reservedQuantity"] or {}, d["unfulfillableQuantity"] or {}
         research = d.get("researchingQuantity") or {}
         row = {
-            "marketplace_id": self.marketplace, "seller_sku": s["sellerSku"],
+            "marketplace_id": marketplace, "seller_sku": s["sellerSku"],
             "asin": s.get("asin"), "fn_sku": s.get("fnSku"), "condition": s.get("condition"),
             "product_name": s.get("productName"), "total_quantity": s["totalQuantity"],
             "fulfillable_quantity": d["fulfillableQuantity"],

@@ -7,8 +7,9 @@ snapshot can be re-landed without calling the vendor again.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -18,6 +19,7 @@ import httpx
 from extractors.errors import redact, redact_bytes
 from stockdrift.config import SystemConfig
 
+REQUEST_DIGEST = "x-stockdrift-request-sha256"  # ours, not the vendor's (extractors/replay.py)
 # Response headers that carry session secrets; never stored.
 _DROP_HEADERS = frozenset({"set-cookie", "authorization", "x-shopify-access-token"})
 
@@ -44,6 +46,11 @@ class Exchange:
             for k, v in response.headers.items()
             if k.lower() not in _DROP_HEADERS
         }
+        sent = response.request.content if response.request.method != "GET" else b""
+        if sent:
+            # Which request body got this answer (a digest: bodies may hold secrets), so a
+            # replay can match POSTs to one URL (Square, GraphQL) without the vendor.
+            headers[REQUEST_DIGEST] = hashlib.sha256(sent).hexdigest()
         return cls(
             method=response.request.method,
             url=redact(str(response.request.url), secrets),
@@ -59,6 +66,10 @@ class Page:
     rows: list[dict[str, Any]]
     exchange: Exchange
     label: str | None = field(default=None, compare=False)  # e.g. "3", "offset=2000"
+
+
+# One independent piece of an extraction for the async engine (extractors/fanout.py).
+Unit = Callable[[httpx.AsyncClient], Awaitable[list["Page"]]]
 
 
 @runtime_checkable
@@ -84,11 +95,30 @@ class HttpConnector:
     page_limit: int = 250
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 async_client: httpx.AsyncClient | None = None) -> None:
         self.system = system
         self.system_id = system.id
         self._client = client
+        self._async_client = async_client  # the concurrent path's client (tests inject one)
         self._sleep = sleep
         requested = int(system.options.get("page_size", self.page_limit))
         self.limit = max(1, min(requested, self.page_limit))
         self._secrets: tuple[str, ...] = ()
+        self.max_concurrency = system.max_concurrency
+
+    def _fan_out(self, units: Sequence[Unit]) -> Iterator[Page]:
+        """Run independent request units through the async engine (extractors/fanout.py),
+        at most `max_concurrency` at once; pages come back in unit order."""
+        from extractors.fanout import fan_out
+        from extractors.http import make_async_client
+
+        injected = self._async_client
+
+        def client() -> httpx.AsyncClient:
+            return injected or make_async_client(self.system.base_url,
+                                                 self.system.timeout_seconds)
+
+        for pages in fan_out(units, client=client, max_concurrency=self.max_concurrency,
+                             close_client=injected is None):
+            yield from pages

@@ -19,7 +19,9 @@ from typing import Literal
 import duckdb
 
 from extractors.base import Connector, Exchange, Page
+from extractors.cursors import Plan, advance_cursor
 from extractors.errors import ExtractionError, redact, redact_bytes
+from extractors.side_tables import insert_side_rows
 from stockdrift.clock import Clock, to_naive_utc
 from stockdrift.config import ConfigError, SystemConfig
 
@@ -40,6 +42,7 @@ class SnapshotResult:
     finished_at: datetime
     source_as_of: datetime | None
     error_cause: str | None
+    mode: str = "full"  # full | incremental (extractors/cursors.py)
 
 
 def new_snapshot_id(system_id: str, cycle_at: datetime) -> str:
@@ -63,8 +66,14 @@ def land_snapshot(
     connector: Connector,
     cycle_at: datetime,
     clock: Clock,
+    plan: Plan | None = None,
 ) -> SnapshotResult:
-    """Extract and land one snapshot. Never raises for extraction failures."""
+    """Extract and land one snapshot. Never raises for extraction failures.
+
+    `plan` (extractors/cursors.py) says full or incremental; an incremental snapshot is
+    landed complete: the changed rows plus every row of the base snapshot they do not
+    replace. The system's cursor advances in the same transaction."""
+    plan = plan or Plan("full")
     snapshot_id = new_snapshot_id(system.id, cycle_at)
     secrets = system_secrets(system)
     started_at = clock.now()
@@ -77,11 +86,21 @@ def land_snapshot(
         for page in pages:
             received.append(page.exchange)
             _insert_rows(con, connector, snapshot_id, page)
+            insert_side_rows(con, snapshot_id, page)  # lots/returns: same transaction
             _insert_payload(con, snapshot_id, len(received), page.exchange, secrets)
             row_count += len(page.rows)
         finished_at = clock.now()
         source_as_of = connector.source_as_of() or finished_at
         attempts = sum(e.attempts for e in received)
+        changed = row_count
+        if plan.mode == "incremental":
+            assert plan.base_snapshot_id is not None
+            row_count += merge_base_rows(con, connector, snapshot_id, plan.base_snapshot_id)
+        con.execute("insert into raw.snapshot_modes values (?, ?, ?, ?, ?, null)", [
+            snapshot_id, plan.mode, plan.base_snapshot_id, changed,
+            None if plan.since is None else plan.since.isoformat()])
+        advance_cursor(con, system.id, plan, snapshot_id,
+                       getattr(connector, "high_water_mark", None), finished_at)
         _insert_snapshot(
             con, snapshot_id, system, cycle_at, started_at, finished_at, source_as_of,
             "succeeded", row_count, len(received), attempts, None,
@@ -110,12 +129,37 @@ def land_snapshot(
         )
         return SnapshotResult(
             snapshot_id, system.id, "failed", 0, len(received), attempts,
-            started_at, finished_at, None, cause,
+            started_at, finished_at, None, cause, plan.mode,
         )
     return SnapshotResult(
         snapshot_id, system.id, "succeeded", row_count, len(received), attempts,
-        started_at, finished_at, source_as_of, None,
+        started_at, finished_at, source_as_of, None, plan.mode,
     )
+
+
+def merge_base_rows(con: duckdb.DuckDBPyConnection, connector: Connector, snapshot_id: str,
+                    base_snapshot_id: str) -> int:
+    """Copy the base snapshot's rows whose key the incremental answer did not send (set
+    based, one statement); returns how many were copied."""
+    keys = getattr(connector, "key_columns", None)
+    if not keys:
+        raise ValueError(f"{connector.system_id}: connector has no key_columns; it cannot "
+                         "land an incremental snapshot")
+    table, cols = f"raw.{connector.raw_table}", ", ".join(connector.columns)
+    same = " and ".join(f"n.{k} is not distinct from b.{k}" for k in keys)
+    before = _count(con, table, snapshot_id)
+    con.execute(
+        f"insert into {table} (snapshot_id, {cols}) select ?, {cols} from {table} b "
+        f"where b.snapshot_id = ? and not exists (select 1 from {table} n "
+        f"where n.snapshot_id = ? and {same})",
+        [snapshot_id, base_snapshot_id, snapshot_id])
+    return _count(con, table, snapshot_id) - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: str) -> int:
+    row = con.execute(f"select count(*) from {table} where snapshot_id = ?",
+                      [snapshot_id]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _write_failed(
@@ -144,17 +188,23 @@ def _write_failed(
         raise  # the warehouse itself is broken: that is not an extraction failure
 
 
+INSERT_CHUNK_ROWS = 500
+
+
 def _insert_rows(
     con: duckdb.DuckDBPyConnection, connector: Connector, snapshot_id: str, page: Page
 ) -> None:
     if not page.rows:
         return
     cols = connector.columns
-    sql = (
-        f"insert into raw.{connector.raw_table} (snapshot_id, {', '.join(cols)}) "
-        f"values ({', '.join('?' * (len(cols) + 1))})"
-    )
-    con.executemany(sql, [(snapshot_id, *(row.get(c) for c in cols)) for row in page.rows])
+    head = f"insert into raw.{connector.raw_table} (snapshot_id, {', '.join(cols)}) values "
+    one = f"({', '.join('?' * (len(cols) + 1))})"
+    # one multi-row statement per chunk: DuckDB's executemany runs one statement per row,
+    # which cost more than the vendor round trip on large pages (bench/README.md)
+    for start in range(0, len(page.rows), INSERT_CHUNK_ROWS):
+        chunk = page.rows[start:start + INSERT_CHUNK_ROWS]
+        con.execute(head + ", ".join([one] * len(chunk)),
+                    [v for row in chunk for v in (snapshot_id, *(row.get(c) for c in cols))])
 
 
 def _insert_payload(

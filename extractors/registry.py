@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
 from extractors.amazon_fba import AmazonFbaConnector
+from extractors.amazon_mfn import AmazonMfnConnector
 from extractors.base import Connector
 from extractors.csv_drop import CsvDropConnector
+from extractors.cursors import INCREMENTAL
 from extractors.edi846 import Edi846Connector
 from extractors.netsuite import NetSuiteConnector
 from extractors.shipbob import ShipBobConnector
@@ -26,6 +29,7 @@ CONNECTORS: dict[str, Factory] = {
     "shipbob": ShipBobConnector,
     "shopify_graphql": ShopifyGraphqlConnector,
     "amazon_fba": AmazonFbaConnector,
+    "amazon_mfn": AmazonMfnConnector,
     "square": SquareConnector,
     # File and database connectors take no HTTP client (the argument is ignored).
     "edi846": Edi846Connector,
@@ -34,13 +38,20 @@ CONNECTORS: dict[str, Factory] = {
 }
 
 
-def build_connector(system: SystemConfig, client: httpx.Client | None = None) -> Connector:
+def build_connector(system: SystemConfig, client: httpx.Client | None = None, *,
+                    since: datetime | None = None) -> Connector:
     """Credentials are resolved when the connector runs, so a missing secret becomes a
-    recorded failed snapshot instead of an exception here."""
+    recorded failed snapshot instead of an exception here. `since` (incremental, see
+    extractors/cursors.py) is passed to connectors in `INCREMENTAL` only."""
     factory = CONNECTORS.get(system.connector)
     if factory is None:
         raise ConfigError(
             f"systems[{system.id}].connector: unknown connector {system.connector!r}; "
             f"known connectors: {', '.join(sorted(CONNECTORS))}"
         )
+    if since is not None:
+        if system.connector not in INCREMENTAL:
+            raise ValueError(f"{system.id}: connector {system.connector} has no change "
+                             "filter; it only extracts in full")
+        return factory(system, client, since=since)  # type: ignore[call-arg]
     return factory(system, client)

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, HttpConnector, Page
+from extractors.base import Exchange, HttpConnector, Page, Unit
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
+    Throttle,
+    arequest_with_retries,
     attempts_of,
     make_client,
     malformed,
@@ -52,6 +54,8 @@ class ShopifyConnector(HttpConnector):
     system_id: str
     raw_table = "shopify_inventory_levels"
     columns = COLUMNS
+    # One raw row per key: an incremental answer replaces the base snapshot's row.
+    key_columns: tuple[str, ...] = ("inventory_item_id", "location_id")
 
     def __init__(
         self,
@@ -59,11 +63,14 @@ class ShopifyConnector(HttpConnector):
         client: httpx.Client | None = None,
         *,
         sleep: Sleep = time.sleep,
+        since: datetime | None = None,
+        async_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(system, client, sleep=sleep)
+        super().__init__(system, client, sleep=sleep, async_client=async_client)
         self.api_version = system.options.get("api_version", DEFAULT_API_VERSION)
         self.prefix = f"/admin/api/{self.api_version}"  # §1.1
         self._max_updated: datetime | None = None
+        self.since = since  # incremental: inventory_levels?updated_at_min= (§1.2)
 
     def source_as_of(self) -> datetime | None:
         """None: the REST API answers with live levels, so the snapshot is as of the request
@@ -73,6 +80,11 @@ class ShopifyConnector(HttpConnector):
 
     @property
     def newest_level_change(self) -> datetime | None:
+        return self._max_updated
+
+    @property
+    def high_water_mark(self) -> datetime | None:
+        """The next incremental cursor: the newest level `updated_at` seen."""
         return self._max_updated
 
     def pages(self) -> Iterator[Page]:
@@ -89,9 +101,16 @@ class ShopifyConnector(HttpConnector):
                 yield self._page([], response, "locations")
 
             levels: list[dict[str, Any]] = []
+            since: dict[str, Any] = {}
+            if self.since is not None:  # §1.2: levels changed at or after this time
+                since["updated_at_min"] = self.since.astimezone(UTC).isoformat(
+                    timespec="seconds").replace("+00:00", "Z")
+            if self.max_concurrency > 1:
+                yield from self._concurrent(headers, locations, since)
+                return
             for start in range(0, len(locations), MAX_LOCATION_IDS):
                 ids = ",".join(str(i) for i in locations[start : start + MAX_LOCATION_IDS])
-                params = {"location_ids": ids, "limit": self.limit}
+                params = {"location_ids": ids, "limit": self.limit, **since}
                 for n, (response, data) in enumerate(
                     self._get_all(client, headers, "inventory_levels.json", params), 1
                 ):
@@ -134,6 +153,96 @@ class ShopifyConnector(HttpConnector):
         finally:
             if self._client is None:
                 client.close()
+
+    def _concurrent(self, headers: dict[str, str], locations: list[int],
+                    since: dict[str, Any]) -> Iterator[Page]:
+        """Levels per location batch, then SKUs per item batch, each batch a unit of the
+        async engine (its Link chain stays sequential, §1.4). Batches shrink so every worker
+        gets one; the leaky bucket (§1.5) and 429s pause all workers through one Throttle."""
+        throttle = Throttle(self._sleep)
+        per = max(1, min(MAX_LOCATION_IDS, -(-len(locations) // self.max_concurrency)))
+        batches = [locations[i : i + per] for i in range(0, len(locations), per)]
+        levels: list[dict[str, Any]] = []
+
+        def level_unit(batch: list[int]) -> Unit:
+            async def fetch(client: httpx.AsyncClient) -> list[Page]:
+                params = {"location_ids": ",".join(map(str, batch)), "limit": self.limit,
+                          **since}
+                pages = []
+                answers = await self._aget_all(client, throttle, headers,
+                                               "inventory_levels.json", params)
+                for n, (response, data) in enumerate(answers, 1):
+                    records = self._records(response, data, "inventory_levels",
+                                            LEVEL_FIELDS, n)
+                    self._check_full(response, len(records), n)
+                    levels.extend(self._level(response, r, n) for r in records)
+                    pages.append(self._page([], response, n))
+                return pages
+            return fetch
+
+        yield from self._fan_out([level_unit(b) for b in batches])
+        # Levels arrive in batch order whatever the timing: sort to the sequential order.
+        order = {loc: i for i, loc in enumerate(locations)}
+        levels.sort(key=lambda r: order[r["location_id"]])
+        item_ids = list(dict.fromkeys(int(r["inventory_item_id"]) for r in levels))
+
+        def item_unit(k: int, batch: list[int]) -> Unit:
+            async def fetch(client: httpx.AsyncClient) -> list[Page]:
+                params = {"ids": ",".join(str(i) for i in batch), "limit": PAGE_LIMIT}
+                answers = await self._aget_all(client, throttle, headers,
+                                               "inventory_items.json", params)
+                skus: dict[int, str | None] = {}
+                for n, (response, data) in enumerate(answers, 1):
+                    for item in self._records(response, data, "inventory_items",
+                                              ("id", "sku"), n):
+                        skus[int(item["id"])] = item["sku"]
+                return self._sku_pages(answers, batch, skus, levels, k)
+            return fetch
+
+        yield from self._fan_out([
+            item_unit(k, item_ids[i : i + MAX_ITEM_IDS])
+            for k, i in enumerate(range(0, len(item_ids), MAX_ITEM_IDS), 1)
+        ])
+
+    def _sku_pages(self, answers: list[tuple[httpx.Response, Any]], batch: list[int],
+                   skus: dict[int, str | None], levels: list[dict[str, Any]],
+                   k: int) -> list[Page]:
+        last = answers[-1][0]
+        missing = [i for i in batch if i not in skus]
+        if missing:
+            raise self._fail(last, f"items {k}", f"inventory_items lacks {len(missing)} of "
+                             f"{len(batch)} requested ids (first: {missing[0]}); response "
+                             "truncated?")
+        wanted = set(batch)
+        rows = [{**r, "sku": skus.get(r["inventory_item_id"])}
+                for r in levels if r["inventory_item_id"] in wanted]
+        pages = [self._page([], response, n) for n, (response, _) in enumerate(answers, 1)]
+        return [*pages[:-1], self._page(rows, last, f"items {k}")]
+
+    async def _aget_all(
+        self, client: httpx.AsyncClient, throttle: Throttle, headers: dict[str, str],
+        resource: str, params: dict[str, Any] | None,
+    ) -> list[tuple[httpx.Response, Any]]:
+        """`_get_all` on the async client: one Link chain, sequential (§1.4)."""
+        url: str | httpx.URL = f"{self.prefix}/{resource}"
+        seen: set[str] = set()
+        out = []
+        for n in range(1, MAX_PAGES + 1):
+            response = await arequest_with_retries(
+                client, "GET", url, system_id=self.system_id, page=n, headers=headers,
+                params=params, throttle=throttle, secrets=self._secrets,
+            )
+            throttle.pause(self._bucket_wait(response))
+            out.append((response, parse_json(response, system_id=self.system_id, page=n,
+                                             secrets=self._secrets)))
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                return out
+            url, params = same_origin(self.system.base_url, link), None
+            if str(url) in seen:
+                raise self._fail(response, n, f"Link rel=next repeats {url.raw_path!r}")
+            seen.add(str(url))
+        raise ExtractionError(self.system_id, "malformed", detail=f"over {MAX_PAGES} pages")
 
     def _get_all(
         self, client: httpx.Client, headers: dict[str, str], resource: str,
@@ -179,13 +288,20 @@ class ShopifyConnector(HttpConnector):
 
     def _pace(self, response: httpx.Response) -> None:
         """Leaky bucket (§1.5): near full, wait for it to drain so busy periods slow us."""
+        wait = self._bucket_wait(response)
+        if wait > 0:
+            self._sleep(wait)
+
+    @staticmethod
+    def _bucket_wait(response: httpx.Response) -> float:
         used, _, size = response.headers.get(CALL_LIMIT_HEADER, "").partition("/")
         try:
             n, cap = int(used), int(size)
         except ValueError:
-            return
+            return 0.0
         if n >= cap - BUSY_MARGIN:
-            self._sleep((n - (cap - 2 * BUSY_MARGIN)) / LEAK_PER_SECOND)
+            return (n - (cap - 2 * BUSY_MARGIN)) / LEAK_PER_SECOND
+        return 0.0
 
     def _records(
         self, response: httpx.Response, data: Any, key: str, required: tuple[str, ...],

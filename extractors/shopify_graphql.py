@@ -33,6 +33,7 @@ from extractors.http import (
 )
 from extractors.shopify_levels import NAMES, LevelError, level_row, parse_bulk_jsonl
 from extractors.vendor_errors import add_attempts, copy_error, first_error, with_vendor_code
+from stockdrift.clock import parse_utc
 from stockdrift.config import SystemConfig
 
 DEFAULT_API_VERSION = "2024-04"
@@ -59,6 +60,8 @@ class ShopifyGraphqlConnector(HttpConnector):
     system_id: str
     raw_table = "shopify_inventory_quantities"
     columns = COLUMNS
+    # One raw row per key: an incremental answer replaces the base snapshot's row.
+    key_columns: tuple[str, ...] = ("inventory_item_id", "location_id")
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
                  sleep: Sleep = time.sleep, since: datetime | None = None) -> None:
@@ -67,6 +70,7 @@ class ShopifyGraphqlConnector(HttpConnector):
         self.path = f"/admin/api/{self.version}/graphql.json"
         self.mode = system.options.get("mode", "paged")  # paged | bulk (full refresh only)
         self.since = since
+        self.high_water_mark: datetime | None = None
         self._headers: dict[str, str] = {}
         self.throttle_waits: list[float] = []
         self.bulk_poll_s = float(system.options.get("bulk_poll_seconds", "2"))
@@ -197,9 +201,20 @@ class ShopifyGraphqlConnector(HttpConnector):
     def _row(self, response: httpx.Response, node: Any, loc_id: str, loc_name: str | None,
              label: str) -> dict[str, Any]:
         try:
-            return level_row(node, loc_id, loc_name)
+            row = level_row(node, loc_id, loc_name)
         except LevelError as exc:
             raise self._fail(response, label, str(exc), exc.kind) from None
+        self._track(row["updated_at"])
+        return row
+
+    def _track(self, value: Any) -> None:
+        """The next incremental cursor: the newest level `updatedAt` seen (§1.7)."""
+        try:
+            when = parse_utc(str(value)) if value else None
+        except ValueError:
+            return
+        if when is not None and (self.high_water_mark is None or when > self.high_water_mark):
+            self.high_water_mark = when
 
     # --- bulk -------------------------------------------------------------------------------
     def _bulk(self, client: httpx.Client) -> Iterator[Page]:
@@ -217,6 +232,8 @@ class ShopifyGraphqlConnector(HttpConnector):
             rows = parse_bulk_jsonl(response.content)
         except LevelError as exc:
             raise self._fail(response, "bulk JSONL", str(exc), exc.kind) from None
+        for row in rows:
+            self._track(row["updated_at"])
         yield self._page(rows, response, "bulk JSONL")
 
     def _page(self, rows: list[dict[str, Any]], response: httpx.Response, label: str) -> Page:

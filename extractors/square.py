@@ -24,10 +24,12 @@ from typing import Any
 
 import httpx
 
-from extractors.base import Exchange, HttpConnector, Page
+from extractors.base import Exchange, HttpConnector, Page, Unit
 from extractors.errors import ExtractionError, Kind
 from extractors.http import (
     Sleep,
+    Throttle,
+    arequest_with_retries,
     attempts_of,
     make_client,
     malformed,
@@ -61,10 +63,13 @@ class SquareConnector(HttpConnector):
     system_id: str
     raw_table = "square_inventory_counts"
     columns = COLUMNS
+    # One raw row per key: an incremental answer replaces the base snapshot's row.
+    key_columns: tuple[str, ...] = ("catalog_object_id", "location_id", "state")
 
     def __init__(self, system: SystemConfig, client: httpx.Client | None = None, *,
-                 sleep: Sleep = time.sleep, since: datetime | None = None) -> None:
-        super().__init__(system, client, sleep=sleep)
+                 sleep: Sleep = time.sleep, since: datetime | None = None,
+                 async_client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(system, client, sleep=sleep, async_client=async_client)
         opts = system.options
         self.version = opts.get("square_version", DEFAULT_VERSION)
         self.states = [s for s in opts.get("states", ",".join(DEFAULT_STATES)).split(",") if s]
@@ -75,6 +80,7 @@ class SquareConnector(HttpConnector):
         # accepts short pages that carry a cursor.
         self.strict_pages = opts.get("strict_pages", "true") != "false"
         self._oauth: dict[str, str] = {}
+        self._client_for_tokens: httpx.Client | None = None
         self.refreshes = 0
         self._token_requests = 0
 
@@ -90,6 +96,7 @@ class SquareConnector(HttpConnector):
         else:
             self._secrets = (self.system.credential("access_token"),)
         client = self._client or make_client(self.system.base_url, self.system.timeout_seconds)
+        self._client_for_tokens = client  # location workers re-obtain through it on a 401
         token = self._obtain_token(client) if oauth else self._secrets[0]
         headers = {"Authorization": f"Bearer {token}", "Square-Version": self.version}
         body: dict[str, Any] = {"states": self.states, "limit": self.limit}
@@ -101,6 +108,9 @@ class SquareConnector(HttpConnector):
         cursor: str | None = None
         seen: set[str] = set()
         try:
+            if self.max_concurrency > 1 and len(self.location_ids) > 1:
+                yield from self._fan_out(self._location_units(body, headers))
+                return
             for n in range(1, MAX_PAGES + 1):
                 label = str(n) if cursor is None else f"{n} (cursor {cursor[:16]})"
                 payload = {**body, **({"cursor": cursor} if cursor else {})}
@@ -134,6 +144,66 @@ class SquareConnector(HttpConnector):
         finally:
             if self._client is None:
                 client.close()
+
+    def _location_units(self, body: dict[str, Any], headers: dict[str, str]) -> list[Unit]:
+        """One cursor chain per group of `location_ids` (§5: the filter takes a list), at
+        most `max_concurrency` groups; each chain stays sequential."""
+        throttle = Throttle(self._sleep)
+        per = -(-len(self.location_ids) // self.max_concurrency)
+        groups = [self.location_ids[i : i + per]
+                  for i in range(0, len(self.location_ids), per)]
+
+        def unit(k: int, group: list[str]) -> Unit:
+            async def fetch(client: httpx.AsyncClient) -> list[Page]:
+                pages: list[Page] = []
+                cursor: str | None = None
+                seen: set[str] = set()
+                for n in range(1, MAX_PAGES + 1):
+                    label = f"L{k}.{n}" + (f" (cursor {cursor[:16]})" if cursor else "")
+                    payload = {**body, "location_ids": group,
+                               **({"cursor": cursor} if cursor else {})}
+                    response = await self._apost(client, throttle, payload, headers,
+                                                 label)
+                    if k == 1 and n == 1:  # this run's ObtainToken calls count too
+                        add_attempts(response, self._token_requests)
+                        self._token_requests = 0
+                    data = parse_json(response, system_id=self.system_id, page=label,
+                                      secrets=self._secrets)
+                    rows, cursor = self._parse(response, data, label)
+                    pages.append(Page(rows, Exchange.from_response(
+                        response, attempts=attempts_of(response), secrets=self._secrets),
+                        label))
+                    if not cursor:
+                        return pages
+                    if cursor in seen:
+                        raise self._fail(response, label, "cursor repeats a previous one")
+                    seen.add(cursor)
+                raise ExtractionError(self.system_id, "malformed",
+                                      detail=f"over {MAX_PAGES} pages")
+            return fetch
+
+        return [unit(k, g) for k, g in enumerate(groups, 1)]
+
+    async def _apost(self, client: httpx.AsyncClient, throttle: Throttle,
+                     payload: dict[str, Any], headers: dict[str, str],
+                     label: str) -> httpx.Response:
+        """One page for a location worker; with OAuth a 401 obtains one new token for all
+        workers (`headers` is shared) and retries once, as the sequential path does."""
+        try:
+            return await arequest_with_retries(
+                client, "POST", PATH, system_id=self.system_id, page=label, json=payload,
+                headers=dict(headers), throttle=throttle, secrets=self._secrets)
+        except ExtractionError as exc:
+            if not (self._oauth and exc.status_code == 401 and self.refreshes == 1):
+                raise with_vendor_code(exc, self._secrets) from None
+            assert self._client_for_tokens is not None
+            headers["Authorization"] = f"Bearer {self._obtain_token(self._client_for_tokens)}"
+            response = await arequest_with_retries(
+                client, "POST", PATH, system_id=self.system_id, page=label, json=payload,
+                headers=dict(headers), throttle=throttle, secrets=self._secrets)
+            add_attempts(response, exc.attempts + self._token_requests)
+            self._token_requests = 0
+            return response
 
     def _obtain_token(self, client: httpx.Client) -> str:
         """ObtainToken with the refresh_token grant; the access token joins the secrets."""

@@ -7,7 +7,9 @@ The catalog deliberately contains one SKU that no mapping knows (`UNMAPPED_SKU`)
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +33,45 @@ class Location:
     name: str
     timezone: str
     netsuite_location: str    # NetSuite internal location id
-    shopify_location_id: int
+    shopify_location_id: int | None   # None: the storefront does not sell from it
     shipbob_fc_id: int | None  # only the 3PL warehouse is a ShipBob fulfillment center
+    # (system id, that system's location id) for the systems beyond ERP/Shopify/ShipBob
+    other_ids: tuple[tuple[str, str], ...] = ()
+
+    def external(self, system_id: str) -> str | None:
+        return dict(self.other_ids).get(system_id)
 
 
+# The locations the Shopify storefront sells from (the first world: ERP, Shopify, ShipBob).
 LOCATIONS: tuple[Location, ...] = (
-    Location("EAST-DC", "East DC", "America/New_York", "1", 655441491, None),
+    # EAST-DC also ships the seller's own (merchant-fulfilled) Amazon offers
+    Location("EAST-DC", "East DC", "America/New_York", "1", 655441491, None,
+             (("wms", "DC01"), ("amazon_mfn", "ATVPDKIKX0DER"))),
     Location("CICERO-3PL", "ShipBob Cicero", "America/Chicago", "2", 487838322, 10),
 )
+# Locations only the ERP and one other system know (issue 3: every kind of system).
+OTHER_LOCATIONS: tuple[Location, ...] = (
+    # the WMS's second building: wholesale orders only, not on the storefront
+    Location("WEST-DC", "West DC", "America/Los_Angeles", "3", None, None, (("wms", "DC02"),)),
+    # FBA stock is reported per marketplace, not per fulfillment center (SP-API
+    # granularityType=Marketplace, vendor_api_facts.md §2.2): the marketplace id maps it
+    Location("AMAZON-FBA-US", "Amazon FBA (US)", "America/Los_Angeles", "4", None, None,
+             (("amazon", "ATVPDKIKX0DER"),)),
+    # the Square POS store; Square location ids are 13 upper-case characters
+    Location("SOHO-STORE", "SoHo Store", "America/New_York", "5", None, None,
+             (("square", "L8SOHOSTORE01"),)),
+    # stock the supplier holds and drop-ships for us; the ERP books it from its 846 feed
+    Location("DROPSHIP-ACME", "Acme Supply (drop-ship)", "America/Chicago", "6", None, None,
+             (("supplier", "ACME-RENO"),)),
+    # A small regional 3PL with no API: it sends a CSV stock export to a drop folder. A
+    # separate building (not CICERO-3PL, which ShipBob's API already covers) so the CSV feed
+    # is the only view of that stock besides the ERP, as it is for such partners.
+    Location("DALLAS-3PL", "Lone Star 3PL Dallas", "America/Chicago", "7", None, None,
+             (("partner_csv", "LS-DAL"),)),
+)
+ALL_LOCATIONS: tuple[Location, ...] = (*LOCATIONS, *OTHER_LOCATIONS)
 SHIPBOB_FC_NAME = "Cicero (IL)"
+AMAZON_MARKETPLACE = "ATVPDKIKX0DER"   # Amazon.com (US)
 
 _NAMES = (
     "Merino Crew Sock", "Trail Runner", "Canvas Tote", "Rain Shell", "Wool Beanie",
@@ -77,28 +109,70 @@ ODD_SKUS: tuple[Sku, ...] = (
 ALL_SKUS: tuple[Sku, ...] = (*SKUS, UNMAPPED_SKU)
 # SKUs sold on backorder: a negative master available is allowed for them (no exception).
 BACKORDER_SKUS: frozenset[str] = frozenset({"SD-1030"})
+# A kit listed on Shopify only: the master books no stock for it; it is built from its
+# components (seed bundle_components.csv), so only the storefront's sku_map knows it.
+BUNDLE = Sku("SD-KIT-01", "950", 49950001, 889950, "Sock & Tote Kit", 14.0)
+BUNDLE_COMPONENTS: tuple[tuple[str, int], ...] = (("SD-1003", 1), ("SD-1004", 2))
+# SKUs tracked by lot at the lot-capable holders (ShipBob at CICERO-3PL, the WMS at EAST-DC)
+# and in the ERP; SD-1012 is dated (seed sku_lot_policies.csv: 45 days before expiry).
+LOT_SKUS: tuple[str, ...] = ("SD-1011", "SD-1012")
+LOT_LOCATIONS: tuple[str, ...] = ("EAST-DC", "CICERO-3PL")
+
+
+def square_variation_id(sku: str) -> str:
+    """Square catalog ids are 24 upper-case base32 characters (`W62UWFY35CWMYGVWK6TWJDNI`)."""
+    return base64.b32encode(hashlib.sha1(sku.encode()).digest()).decode()[:24]
+
+
+def supplier_part(sku: Sku) -> str:
+    """The supplier's own part number (846 `LIN..VP`): X12 text is upper-case ASCII, so the
+    supplier never carries our SKU (which may hold spaces or non-ASCII letters)."""
+    return f"ACME-{int(sku.netsuite_item):05d}"
+
+
+MFN_SUFFIX = "-MFN"
+
+
+def mfn_seller_sku(sku: str) -> str:
+    """Amazon offers are per seller SKU and one SKU is either FBA or merchant-fulfilled, so
+    the merchant-fulfilled offer of a product has its own seller SKU."""
+    return sku + MFN_SUFFIX
+
+
+def external_skus(sku: Sku) -> dict[str, str]:
+    """Each system's id for a SKU. The WMS, Amazon (seller SKU) and the CSV partner use ours."""
+    return {"erp": sku.sku, "shopify": sku.sku, "shipbob": str(sku.shipbob_inventory_id),
+            "wms": sku.sku, "amazon": sku.sku, "square": square_variation_id(sku.sku),
+            "supplier": supplier_part(sku), "partner_csv": sku.sku,
+            "amazon_mfn": mfn_seller_sku(sku.sku)}
 
 
 def sku_map_rows() -> list[dict[str, str]]:
-    rows = []
-    for s in (*SKUS, *ODD_SKUS):
-        rows.append({"system_id": "erp", "external_sku": s.sku, "canonical_sku": s.sku})
-        rows.append({"system_id": "shopify", "external_sku": s.sku, "canonical_sku": s.sku})
-        rows.append({"system_id": "shipbob", "external_sku": str(s.shipbob_inventory_id),
-                     "canonical_sku": s.sku})
-    return rows
+    rows = [{"system_id": system_id, "external_sku": external, "canonical_sku": s.sku}
+            for s in (*SKUS, *ODD_SKUS) for system_id, external in external_skus(s).items()]
+    return [*rows, {"system_id": "shopify", "external_sku": BUNDLE.sku,
+                    "canonical_sku": BUNDLE.sku}]
+
+
+def bundle_component_rows() -> list[dict[str, str]]:
+    return [{"bundle_sku": BUNDLE.sku, "component_sku": sku, "component_qty": str(qty)}
+            for sku, qty in BUNDLE_COMPONENTS]
 
 
 def location_map_rows() -> list[dict[str, str]]:
     rows = []
-    for loc in LOCATIONS:
+    for loc in ALL_LOCATIONS:
         rows.append({"system_id": "erp", "external_location": loc.netsuite_location,
                      "canonical_location": loc.location_id})
-        rows.append({"system_id": "shopify", "external_location": str(loc.shopify_location_id),
-                     "canonical_location": loc.location_id})
+        if loc.shopify_location_id is not None:
+            rows.append({"system_id": "shopify",
+                         "external_location": str(loc.shopify_location_id),
+                         "canonical_location": loc.location_id})
         if loc.shipbob_fc_id is not None:
             rows.append({"system_id": "shipbob", "external_location": str(loc.shipbob_fc_id),
                          "canonical_location": loc.location_id})
+        rows += [{"system_id": system_id, "external_location": external,
+                  "canonical_location": loc.location_id} for system_id, external in loc.other_ids]
     return rows
 
 
@@ -121,7 +195,8 @@ def render_csv(rows: list[dict[str, str]]) -> str:
 def seed_files() -> dict[str, str]:
     return {"sku_map.csv": render_csv(sku_map_rows()),
             "location_map.csv": render_csv(location_map_rows()),
-            "sku_policies.csv": render_csv(sku_policy_rows())}
+            "sku_policies.csv": render_csv(sku_policy_rows()),
+            "bundle_components.csv": render_csv(bundle_component_rows())}
 
 
 def main() -> int:

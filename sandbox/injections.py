@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sandbox.catalog import LOCATIONS
+from sandbox.catalog import BUNDLE, BUNDLE_COMPONENTS, LOCATIONS, LOT_LOCATIONS, LOT_SKUS
+from sandbox.channels import HOLDERS
 from sandbox.scenario import INJECTION_CAUSES, Fault, Injection
 
 if TYPE_CHECKING:
@@ -23,35 +24,77 @@ SETTLE_MINUTES = 30        # longer than any order's commit -> ship -> post chai
 HELD_ORDER_UNITS = 6       # the open order the on-hand push forgets to subtract
 LOW_STOCK_COUNT = 3        # what the cycle count finds in the low-stock oversell
 THREE_PL_ID = next(loc.location_id for loc in LOCATIONS if loc.shipbob_fc_id is not None)
+STOREFRONT_IDS = tuple(loc.location_id for loc in LOCATIONS)
+# semantic injections judged at the physical holder of their location
+HOLDER_KINDS = frozenset({"canceled_order", "duplicate_order", "return_delay", "lot_mismatch",
+                          "incoming_stuck"})
+UNRELEASED_UNITS = 4        # the canceled / duplicated order's units the ERP keeps
+BUNDLE_SOLD = 4             # bundles' worth of components sold while the kit listing froze
+LOT_SKEW_UNITS = 3          # units picked from lot B that the ERP booked against lot A
+STUCK_INBOUND_UNITS = 24    # a WRO ShipBob still awaits after the ERP closed its PO
+DELAYED_RETURN_DAYS = 14    # received two weeks before the run (> any 5-10 business days)
 
 
 def system_of(injection: Injection) -> str:
     if injection.kind == "duplicate_record":
         return "shipbob"
+    if injection.kind in HOLDER_KINDS:
+        return HOLDERS[injection.location]
     return "erp" if injection.kind == "negative_available" else "shopify"
 
 
 def validate(injection: Injection, skus: set[str]) -> None:
-    if injection.kind not in INJECTION_CAUSES:
-        raise ValueError(f"unknown injection kind {injection.kind!r}; "
-                         f"one of {sorted(INJECTION_CAUSES)}")
+    kind, loc = injection.kind, injection.location
+    if kind not in INJECTION_CAUSES:
+        raise ValueError(f"unknown injection kind {kind!r}; one of {sorted(INJECTION_CAUSES)}")
+    if kind == "bundle_oversell":
+        if injection.sku != BUNDLE.sku or loc not in STOREFRONT_IDS:
+            raise ValueError(f"bundle_oversell: sku must be {BUNDLE.sku} at one of "
+                             f"{STOREFRONT_IDS}, not {injection.sku!r} at {loc!r}")
+        return
     if injection.sku not in skus:
-        raise ValueError(f"injection {injection.kind}: unknown SKU {injection.sku!r}")
-    if injection.kind == "duplicate_record" and injection.location != THREE_PL_ID:
+        raise ValueError(f"injection {kind}: unknown SKU {injection.sku!r}")
+    if kind == "duplicate_record" and loc != THREE_PL_ID:
         raise ValueError(f"duplicate_record is a ShipBob fault: location must be {THREE_PL_ID}")
+    allowed = {"canceled_order": ("EAST-DC", "WEST-DC", THREE_PL_ID),
+               "duplicate_order": ("EAST-DC", "WEST-DC", THREE_PL_ID),
+               "return_delay": ("EAST-DC", "WEST-DC"),     # the WMS exports returns
+               "lot_mismatch": LOT_LOCATIONS, "incoming_stuck": (THREE_PL_ID,)}.get(kind)
+    if allowed is not None and loc not in allowed:
+        raise ValueError(f"injection {kind}: location must be one of {allowed}, not {loc!r}")
+    if kind == "lot_mismatch" and injection.sku not in LOT_SKUS:
+        raise ValueError(f"lot_mismatch: {injection.sku!r} is not lot-tracked; one of {LOT_SKUS}")
+
+
+def keys_of(inj: Injection) -> list[tuple[str, str]]:
+    """The keys an injection freezes: a bundle's are its components at the location."""
+    if inj.kind == "bundle_oversell":
+        return [(inj.location, sku) for sku, _ in BUNDLE_COMPONENTS]
+    return [(inj.location, inj.sku)]
+
+
+def delayed_return(world: World, inj: Injection) -> Fault:
+    """A return received and inspected (restockable) two weeks before the run and never put
+    away. It predates the run, so it is ground truth from the start."""
+    received = -DELAYED_RETURN_DAYS * 24 * 60
+    world._new_return(inj.location, inj.sku, received, qty=2)
+    ret = world._returns[-1]
+    ret.inspected, ret.disposition = received + 90, "restock"
+    return Fault(INJECTION_CAUSES[inj.kind], system_of(inj), inj.sku, inj.location,
+                 world.start, {"return_id": ret.return_id, "received_days_before": 14})
 
 
 def apply_due(world: World, m: int) -> None:
     """Freeze keys whose injection time came; apply the ones whose key has settled."""
     still: list[Injection] = []
     for inj in world._pending:
-        key = (inj.location, inj.sku)
         if m < inj.at_minute:
             still.append(inj)
             continue
-        world._quiet.add(key)
-        last = world._last_activity.get(key)
-        if last is not None and m - last < SETTLE_MINUTES:
+        keys = keys_of(inj)
+        world._quiet.update(keys)
+        lasts = [world._last_activity[k] for k in keys if k in world._last_activity]
+        if lasts and m - max(lasts) < SETTLE_MINUTES:
             still.append(inj)
             continue
         detail = _apply(world, inj, m)
@@ -63,6 +106,8 @@ def apply_due(world: World, m: int) -> None:
 
 
 def _apply(world: World, inj: Injection, m: int) -> dict[str, object]:
+    if inj.kind in SEMANTIC:
+        return SEMANTIC[inj.kind](world, inj, m)
     key = (inj.location, inj.sku)
     erp, shop = world._erp[key], world._shop[key]
     when = world.start + m * MINUTE
@@ -73,7 +118,7 @@ def _apply(world: World, inj: Injection, m: int) -> dict[str, object]:
         # a wholesale order awaiting pickup and a stock adjustment: the next push moves the
         # channel, but to the new on-hand (+10) instead of the new available (+4)
         erp.committed += HELD_ORDER_UNITS
-        erp.on_hand += 10
+        world.adjust_physical(inj.location, inj.sku, delta=10)   # the WMS counts it too
         world._push_on_hand.add(key)
         world._erp_changed(inj.location, inj.sku, m)
         return {"committed": erp.committed, "on_hand": erp.on_hand}
@@ -94,8 +139,53 @@ def _apply(world: World, inj: Injection, m: int) -> dict[str, object]:
         world._erp_changed(inj.location, inj.sku, m)
         return {"master_available": erp.available}
     # low_stock_oversell: a cycle count finds 3 left; the listing is no longer updated
-    erp.on_hand = LOW_STOCK_COUNT
-    if inj.location == THREE_PL_ID:
-        world._sb[inj.sku].onhand = LOW_STOCK_COUNT
+    world.adjust_physical(inj.location, inj.sku, count=LOW_STOCK_COUNT)  # ERP and warehouse
     world._stuck.add(key)
     return {"shopify_available": shop.available, "master_available": erp.available}
+
+
+# ---- semantic injections (docs/SEMANTICS.md) ------------------------------------------------
+def _bundle_oversell(world: World, inj: Injection, m: int) -> dict[str, object]:
+    """The kit listing stops following; a wholesale order then takes BUNDLE_SOLD kits' worth
+    of every component (fulfilled normally), so the listing shows more than can be built."""
+    kit = (inj.location, BUNDLE.sku)
+    world._stuck.add(kit)
+    listed = world._shop[kit].available
+    sold = min(BUNDLE_SOLD, world._buildable(inj.location))   # never beyond stock
+    for sku, qty in BUNDLE_COMPONENTS:
+        world._erp_order(inj.location, sku, sold * qty, m)
+    return {"listed": listed, "buildable": world._buildable(inj.location)}
+
+
+def _unreleased_order(world: World, inj: Injection, m: int) -> dict[str, object]:
+    """canceled_order: an ERP order the holder allocated, then canceled at the holder only.
+    duplicate_order: a real order, imported into the ERP a second time. Either way the ERP
+    keeps UNRELEASED_UNITS committed that no holder allocation backs."""
+    if inj.kind == "duplicate_order":
+        world._erp_order(inj.location, inj.sku, UNRELEASED_UNITS, m)    # the real one
+    erp = world._erp[(inj.location, inj.sku)]
+    erp.committed += UNRELEASED_UNITS
+    world._erp_changed(inj.location, inj.sku, m)
+    return {"master_committed": erp.committed, "unreleased": UNRELEASED_UNITS}
+
+
+def _lot_mismatch(world: World, inj: Injection, m: int) -> dict[str, object]:
+    world._lot_skew[(inj.location, inj.sku)] = LOT_SKEW_UNITS
+    return {"units": LOT_SKEW_UNITS}
+
+
+def _incoming_stuck(world: World, inj: Injection, m: int) -> dict[str, object]:
+    """The ERP closes the purchase order while ShipBob still awaits its WRO (one is created
+    first when the SKU had none)."""
+    key = (inj.location, inj.sku)
+    hold = world._hold[key]
+    if hold.awaiting == 0:
+        hold.awaiting = STUCK_INBOUND_UNITS
+        hold.changed = m
+    world._erp[key].on_order = None
+    return {"awaiting": hold.awaiting}
+
+
+SEMANTIC = {"bundle_oversell": _bundle_oversell, "canceled_order": _unreleased_order,
+            "duplicate_order": _unreleased_order, "lot_mismatch": _lot_mismatch,
+            "incoming_stuck": _incoming_stuck}

@@ -28,6 +28,17 @@ INJECTION_CAUSES: dict[str, str] = {
     "missing_listing": "missing_listing",              # the Shopify level disappears
     "negative_available": "negative_available",        # an ERP order beyond stock
     "low_stock_oversell": "oversell_risk",             # count finds 3; listing not updated
+    # semantics (sandbox/operations.py): the holder system is the ground-truth system
+    "bundle_oversell": "bundle_overstated",            # kit listing frozen; parts sell down
+    "canceled_order": "canceled_order_not_released",   # canceled at the 3PL, ERP keeps it
+    # An order imported twice into the ERP: the holder allocates it once, so the master
+    # holds a reservation no holder order backs: the same evidence and check (close the
+    # extra reservation) as a canceled order, not duplicate_record (a system listing one
+    # record twice) nor negative_available (stock still covers it).
+    "duplicate_order": "canceled_order_not_released",
+    "return_delay": "return_restock_delayed",          # received before the run, not restocked
+    "lot_mismatch": "lot_serial_mismatch",             # 3PL picks lot B, the ERP books lot A
+    "incoming_stuck": "incoming_stuck",                # ERP closes the PO; 3PL still awaits
 }
 
 
@@ -83,7 +94,12 @@ class Scenario:
     # the ERP (wholesale / other channels) are what make a stopped sync visible.
     shopify_orders_per_sku_hour: float = 0.6
     erp_orders_per_sku_hour: float = 0.8
-    receipts_per_hour: float = 4.0          # purchase-order receipts at EAST-DC
+    receipts_per_hour: float = 4.0          # purchase-order receipts at the WMS buildings
+    amazon_orders_per_sku_hour: float = 0.5   # FBA orders (marketplace AMAZON-FBA-US)
+    pos_sales_per_sku_hour: float = 0.4       # Square sales at SOHO-STORE
+    store_receipts_per_hour: float = 3.0      # deliveries counted in at SOHO-STORE
+    fba_receipts_per_hour: float = 1.0        # inbound shipments received by Amazon
+    supplier_moves_per_hour: float = 30.0     # the drop-ship supplier's own stock moves
     # A key gets no new order/receipt for this long after the last one, so every in-flight
     # sync (at most 5 minutes) settles before the next change to the same key.
     key_cooldown_minutes: int = 10
@@ -95,6 +111,16 @@ class Scenario:
     odd_ids: bool = False
     # Share of 3PL orders of 2+ units that ship in two parts (normal flow: must not alert).
     partial_shipment_share: float = 0.0
+    # Semantic flows (sandbox/operations.py), all normal traffic that must not alert.
+    bundles: bool = True                     # the kit listing follows buildable
+    lots: bool = True                        # lot balances of catalog.LOT_SKUS
+    returns_per_hour: float = 1.0            # customer returns per WMS building
+    fba_transfers_per_hour: float = 1.0      # EAST-DC -> Amazon FBA stock transfers
+    # "immediate": Square sales post 1-3 min later; "nightly": in the store's 02:00 batch
+    # (needs the posting-window hook in int_current_variances_evaluated, docs/SEMANTICS.md)
+    pos_posting: str = "immediate"
+    # WEST-DC opens at this minute (no stock anywhere before); None = open from the start
+    warehouse_opens_minute: int | None = None
 
     @classmethod
     def default(cls) -> Scenario:

@@ -3,7 +3,8 @@
     with SandboxServers(world, clock) as servers:
         servers.base_urls["shopify"]   # http://127.0.0.1:<port>
 
-Standalone (`make dev`): `python -m sandbox.serve --ports 18701,18702,18703 --speed 60`.
+Standalone (`make dev`): `python -m sandbox.serve --ports 18701,18702,18703 --speed 60`
+(`--feeds out/feeds` also writes the WMS, supplier 846 and partner CSV feeds as time passes).
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 
+from sandbox.feeds import WMS_FILE, feed_urls, write_feeds
 from sandbox.scenario import Scenario
 from sandbox.servers import SANDBOX_TOKENS, FaultMode, VendorApp, make_handler
+from sandbox.servers.amazon import CLIENT_ID as AMAZON_CLIENT_ID
 from sandbox.servers.amazon import AmazonApp
 from sandbox.servers.netsuite import NetSuiteApp
 from sandbox.servers.shipbob import ShipBobApp
@@ -27,7 +32,7 @@ from sandbox.servers.square import SquareApp
 from sandbox.world import World
 from stockdrift.clock import Clock, OffsetClock, parse_utc
 
-__all__ = ["SANDBOX_TOKENS", "FaultMode", "SandboxServers"]
+__all__ = ["SANDBOX_TOKENS", "TOKEN_ENV", "FaultMode", "SandboxServers", "sandbox_env"]
 
 SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp,
                                        "shipbob": ShipBobApp}
@@ -36,6 +41,29 @@ SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp
 SYSTEMS.update({"amazon": AmazonApp, "square": SquareApp, "shopify_gql": ShopifyGraphqlApp})
 SANDBOX_TOKENS.update({"amazon": "Atzr|sandbox-refresh-token", "square": "EAAAsandbox-square",
                        "shopify_gql": "shpat_sandbox_graphql"})
+
+# The environment variables stockdrift.example.yml names in `credentials`, per HTTP system
+# (the file feeds need none). The demo and the detection benchmark export `sandbox_env()`.
+TOKEN_ENV: dict[str, str] = {
+    "erp": "NETSUITE_TOKEN", "shopify": "SHOPIFY_ACCESS_TOKEN", "shipbob": "SHIPBOB_TOKEN",
+    "amazon": "AMAZON_LWA_REFRESH_TOKEN", "square": "SQUARE_ACCESS_TOKEN",
+    "shopify_gql": "SHOPIFY_GQL_ACCESS_TOKEN",
+}
+# Amazon's LWA grant also needs the app's client id and secret (vendor_api_facts.md §2.1).
+EXTRA_ENV: dict[str, dict[str, str]] = {
+    "amazon": {"AMAZON_LWA_CLIENT_ID": AMAZON_CLIENT_ID,
+               "AMAZON_LWA_CLIENT_SECRET": SANDBOX_TOKENS["amazon"] + "-client-secret"},
+}
+
+
+def sandbox_env(systems: Iterable[str] | None = None) -> dict[str, str]:
+    """Environment variable -> sandbox secret for `systems` (default: every HTTP system)."""
+    env: dict[str, str] = {}
+    for system_id in systems if systems is not None else TOKEN_ENV:
+        if system_id in TOKEN_ENV:
+            env[TOKEN_ENV[system_id]] = SANDBOX_TOKENS[system_id]
+            env.update(EXTRA_ENV.get(system_id, {}))
+    return env
 
 
 class _Server(ThreadingHTTPServer):
@@ -67,6 +95,8 @@ class SandboxServers:
                                       name=f"sandbox-{system_id}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        # one SP-API host serves FBA summaries and merchant-fulfilled listings
+        self.base_urls["amazon_mfn"] = self.base_urls["amazon"]
         return self
 
     def stop(self) -> None:
@@ -97,6 +127,13 @@ class SandboxServers:
         return {system_id: app.requests_served for system_id, app in self.apps.items()}
 
 
+def _write_due_feeds(world: World, clock: Clock, folder: Path) -> None:
+    before = world.now
+    world.advance_to(clock.now())
+    if world.now != before or not (folder / WMS_FILE).exists():
+        write_feeds(world, folder, world.now)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the sandbox vendor APIs on loopback.")
     parser.add_argument("--ports", default="18701,18702,18703,18704,18705,18706",
@@ -108,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default=None,
                         help="simulated start (ISO-8601, UTC); default: now, whole minute")
     parser.add_argument("--clean", action="store_true", help="no injected faults")
+    parser.add_argument("--feeds", default=None,
+                        help="folder for the file feeds (WMS db, supplier 846, partner CSV), "
+                             "written as simulated time passes (sandbox/feeds.py)")
     args = parser.parse_args(argv)
     ports = [int(p) for p in args.ports.split(",")]
     if not 1 <= len(ports) <= len(SYSTEMS):
@@ -125,9 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{system_id:8} {url}  token={SANDBOX_TOKENS[system_id]}", flush=True)
         print(f"simulated start {start.isoformat()} speed x{args.speed:g}; Ctrl-C stops",
               flush=True)
+        if args.feeds:
+            for system_id, url in feed_urls(Path(args.feeds)).items():
+                print(f"{system_id:8} {url}", flush=True)
         try:
             while not stop.wait(0.5):
-                pass
+                if args.feeds:
+                    _write_due_feeds(world, clock, Path(args.feeds))
         except KeyboardInterrupt:
             pass
     return 0

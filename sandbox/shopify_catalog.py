@@ -19,7 +19,7 @@ _ADDRESSES: dict[str, tuple[str, str, str, str, str]] = {
 def shopify_locations(start: datetime) -> list[dict[str, Any]]:
     created = start - timedelta(days=900)
     out = []
-    for loc in sorted(LOCATIONS, key=lambda x: x.shopify_location_id):
+    for loc in sorted(LOCATIONS, key=lambda x: x.shopify_location_id or 0):
         address1, city, zip_code, province, province_code = _ADDRESSES[loc.location_id]
         out.append({
             "id": loc.shopify_location_id, "name": loc.name, "address1": address1,

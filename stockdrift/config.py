@@ -20,8 +20,14 @@ Connector = Literal[
     "netsuite_suiteql", "shopify_rest", "shipbob",
     # issue 3: more kinds of system (extractors/README.md)
     "shopify_graphql", "amazon_fba", "square", "edi846", "csv_drop", "sql_wms",
+    "amazon_mfn",
 ]
 Severity = Literal["critical", "high", "medium", "low"]
+# Connectors whose API filters on a change time: they can extract incrementally between
+# full refreshes (`full_refresh_every_minutes`, extractors/cursors.py).
+INCREMENTAL_CONNECTORS: frozenset[str] = frozenset({
+    "shopify_rest", "shopify_graphql", "amazon_fba", "square", "sql_wms", "amazon_mfn",
+})
 
 CAUSES: tuple[str, ...] = (
     "extract_failed",
@@ -62,9 +68,9 @@ class SystemConfig(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     role: Role
     connector: Connector
-    # http(s) for APIs; file:// for drop folders (EDI 846, CSV); sqlite:/// or duckdb:/// for
-    # a database export (SQL WMS connector).
-    base_url: str = Field(pattern=r"^(https?|file|sqlite|duckdb)://")
+    # http(s) for APIs; file:// for drop folders (EDI 846, CSV); sqlite:///, duckdb:/// or
+    # postgresql:// for a database export (SQL WMS connector).
+    base_url: str = Field(pattern=r"^(https?|file|sqlite|duckdb|postgres(ql)?)://")
     # Names of environment variables holding secrets, keyed by the connector's credential
     # name (e.g. {"access_token": "SHOPIFY_ACCESS_TOKEN"}). Values are never in the file.
     credentials: dict[str, str] = Field(default_factory=dict)
@@ -72,12 +78,38 @@ class SystemConfig(_Strict):
     timezone: str = "UTC"
     channel_buffer: int = Field(default=0, ge=0)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # Requests in flight at once for this system (independent pages/batches; cursor chains
+    # stay sequential). Throttle signals slow every worker (extractors/README.md).
+    max_concurrency: int = Field(default=1, ge=1, le=32)
+    # Incremental extraction between full refreshes (connectors with a change filter): a
+    # full refresh runs when the last one is older than this. None = every cycle is full.
+    full_refresh_every_minutes: int | None = Field(default=None, gt=0)
     options: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _scalar_options_as_text(cls, value: Any) -> Any:
+        """Options are text; YAML flags and numbers (`lots: true`, `page_size: 50`) are
+        spelled as their text ("true", "50") instead of failing."""
+        if not isinstance(value, dict):
+            return value
+        return {k: ("true" if v else "false") if isinstance(v, bool)
+                else str(v) if isinstance(v, int | float) else v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _incremental_supported(self) -> SystemConfig:
+        if self.full_refresh_every_minutes is not None \
+                and self.connector not in INCREMENTAL_CONNECTORS:
+            raise ValueError(
+                f"full_refresh_every_minutes: connector {self.connector} has no change filter "
+                "and always extracts in full; remove the key (incremental connectors: "
+                f"{', '.join(sorted(INCREMENTAL_CONNECTORS))})")
+        return self
 
     def credential(self, name: str) -> str:
         """Resolve a secret from the environment; the error names the variable, not the value."""

@@ -5,10 +5,17 @@ Layout under one root (a local directory, or any path DuckDB and Spark can both 
     <root>/<table>/system_id=<id>/snapshot_date=<YYYY-MM-DD>/<snapshot_id>_<n>.parquet
     <root>/config/<systems|locations>.parquet
 
-`raw.snapshots` and the three vendor tables are hive-partitioned by the snapshot's system and
-cycle date, so an engine scans only the systems and days a query needs and a new cycle adds
-files instead of rewriting any. Writing is per snapshot with the snapshot id in the file
-name, so exporting a snapshot twice overwrites the same files (idempotent re-runs).
+`raw.snapshots` and every other raw table keyed by `snapshot_id` (found in the warehouse's
+catalog, so a new connector's table is exported without a list to update) are
+hive-partitioned by the snapshot's system and cycle date, so an engine scans only the systems
+and days a query needs and a new cycle adds files instead of rewriting any. Writing is per
+snapshot with the snapshot id in the file name, so exporting a snapshot twice overwrites the
+same files (idempotent re-runs). `raw.payloads` (gzip bodies, forensics) is not exported.
+
+Every exported table also gets one zero-row file in a partition no snapshot uses
+(`EMPTY_PARTITION`), written from the warehouse's own DDL: a table no snapshot has rows in
+yet (a connector not configured, lots not turned on) still reads as an empty, typed relation
+on both engines instead of a missing path.
 
 Both engines read the same files: `attach_duckdb_views` turns them into the `raw.*` and
 `config.*` relations the dbt sources name; on Spark `dbt run-operation stage_raw_sources`
@@ -21,15 +28,21 @@ from pathlib import Path
 
 import duckdb
 
-# Tables that carry one snapshot's rows; `raw.snapshots` itself is exported the same way.
-VENDOR_TABLES: tuple[str, ...] = (
-    "netsuite_inventory",
-    "shopify_inventory_levels",
-    "shipbob_inventory",
-)
-RAW_TABLES: tuple[str, ...] = ("snapshots", *VENDOR_TABLES)
+NOT_EXPORTED: frozenset[str] = frozenset({"payloads"})  # response bodies, not data
 CONFIG_TABLES: tuple[str, ...] = ("systems", "locations")
 PARTITION_COLUMNS: tuple[str, ...] = ("system_id", "snapshot_date")
+# Hive directory of the typed zero-row file; `_`-free names, since Spark skips `_*` files.
+EMPTY_PARTITION = "system_id=none/snapshot_date=1970-01-01"
+EMPTY_FILE = "empty.parquet"
+
+
+def snapshot_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Raw tables (other than raw.snapshots) whose rows belong to one snapshot."""
+    rows = con.execute(
+        "select table_name from information_schema.columns where table_schema = 'raw' "
+        "and column_name = 'snapshot_id' and table_name <> 'snapshots' order by 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows if r[0] not in NOT_EXPORTED]
 
 
 def _literal(value: str) -> str:
@@ -60,7 +73,7 @@ def export_snapshot(con: duckdb.DuckDBPyConnection, root: Path, snapshot_id: str
         root / "snapshots",
         pattern,
     )
-    for table in VENDOR_TABLES:
+    for table in snapshot_tables(con):
         has_rows = con.execute(
             f"select count(*) from raw.{table} where snapshot_id = {sid}"
         ).fetchone()
@@ -83,11 +96,23 @@ def export_config(con: duckdb.DuckDBPyConnection, root: Path) -> None:
         con.execute(f"copy config.{table} to {_literal(str(target))} (format parquet)")
 
 
+def export_empty_tables(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """The typed zero-row file of every exported raw table (see the module docstring);
+    partition columns stay in the path, as in the snapshot files."""
+    for table in ("snapshots", *snapshot_tables(con)):
+        target = root / table / EMPTY_PARTITION
+        target.mkdir(parents=True, exist_ok=True)
+        drop = " exclude (system_id)" if table == "snapshots" else ""
+        con.execute(f"copy (select *{drop} from raw.{table} limit 0) to "
+                    f"{_literal(str(target / EMPTY_FILE))} (format parquet)")
+
+
 def export_warehouse(con: duckdb.DuckDBPyConnection, root: Path) -> int:
     """Export every snapshot and the config; returns the number of snapshots written."""
     ids = [r[0] for r in con.execute("select snapshot_id from raw.snapshots order by 1").fetchall()]
     for snapshot_id in ids:
         export_snapshot(con, root, snapshot_id)
+    export_empty_tables(con, root)
     export_config(con, root)
     return len(ids)
 
@@ -106,13 +131,17 @@ def attach_duckdb_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     con.execute("create schema if not exists raw")
     con.execute("create schema if not exists config")
     hive_types = "{'system_id': 'varchar', 'snapshot_date': 'date'}"
-    for table in RAW_TABLES:
+    tables = sorted(p.name for p in root.glob("*") if p.is_dir() and p.name != "config")
+    if "snapshots" not in tables:
+        raise FileNotFoundError(
+            f"no raw.snapshots export under {root}: run "
+            "stockdrift.parquet_export.export_warehouse first")
+    for table in tables:
         files = list((root / table).glob("**/*.parquet"))
         if not files:
             raise FileNotFoundError(
-                f"no Parquet files under {root / table}: export at least one snapshot that "
-                f"has {table} rows first (stockdrift.parquet_export.export_snapshot)"
-            )
+                f"no Parquet files under {root / table}: re-run export_warehouse (it writes "
+                "a typed empty file for every raw table)")
         con.execute(
             f"create or replace view raw.{table} as select * from read_parquet("
             f"{_literal(raw_table_glob(root, table))}, hive_partitioning = true, "

@@ -13,6 +13,7 @@ from typing import Any
 
 from expectations.findings import SuiteOutcome
 from expectations.runner import run_suites
+from extractors.cursors import plan_extraction
 from extractors.landing import SnapshotResult, land_snapshot
 from extractors.registry import build_connector
 from stockdrift.clock import Clock, to_naive_utc
@@ -23,14 +24,17 @@ from stockdrift.warehouse import open_warehouse, write_config
 
 
 def extract_system(
-    cfg: StockdriftConfig, system_id: str, cycle_at: datetime, clock: Clock
+    cfg: StockdriftConfig, system_id: str, cycle_at: datetime, clock: Clock,
+    *, full_refresh: bool = False,
 ) -> SnapshotResult:
-    """Land one snapshot of one system. Never raises for vendor failures: they are recorded."""
+    """Land one snapshot of one system. Never raises for vendor failures: they are recorded.
+    Incremental when the system's cursor allows it (extractors/cursors.py), else full."""
     system = cfg.system(system_id)
     with open_warehouse(cfg.warehouse_path) as con:
-        connector = build_connector(system)
+        plan = plan_extraction(con, system, clock.now(), force_full=full_refresh)
+        connector = build_connector(system, since=plan.since)
         try:
-            return land_snapshot(con, system, connector, cycle_at, clock)
+            return land_snapshot(con, system, connector, cycle_at, clock, plan)
         finally:
             close = getattr(connector, "close", None)
             if callable(close):

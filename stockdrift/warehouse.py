@@ -164,6 +164,20 @@ create table if not exists raw.csv_drop_inventory (
     incoming integer,
     updated_at varchar
 );
+-- Amazon SP-API Listings Items searchListingsItems: merchant-fulfilled (DEFAULT channel)
+-- quantity per seller SKU (fulfillmentAvailability), one row per SKU x channel code.
+create table if not exists raw.amazon_mfn_listings (
+    snapshot_id varchar not null,
+    marketplace_id varchar not null,
+    seller_sku varchar not null,
+    asin varchar,
+    product_type varchar,
+    item_name varchar,
+    status varchar,                         -- summaries[].status joined by ',' (BUYABLE...)
+    fulfillment_channel_code varchar not null,  -- DEFAULT = merchant fulfilled
+    quantity integer,
+    last_updated_date varchar               -- summaries[].lastUpdatedDate, ISO-8601
+);
 -- SQL WMS export (keyset-paged from a database URL), after the declared column mapping.
 create table if not exists raw.wms_inventory (
     snapshot_id varchar not null,
@@ -173,6 +187,66 @@ create table if not exists raw.wms_inventory (
     allocated integer,
     available integer,
     updated_at varchar
+);
+-- How a snapshot was made (issue 3), beside raw.snapshots so its column list stays put:
+-- full, incremental (changed rows merged onto base_snapshot_id's rows) or re-landed.
+create table if not exists raw.snapshot_modes (
+    snapshot_id varchar primary key,
+    mode varchar not null,              -- full | incremental
+    base_snapshot_id varchar,           -- incremental: the last good snapshot merged onto
+    changed_rows integer,               -- rows the vendor sent (incremental: changed only)
+    cursor_value varchar,               -- the `since` sent (incremental)
+    replayed_at timestamp               -- set by `stockdrift replay` (rows re-landed)
+);
+-- Inventory semantics (docs/SEMANTICS.md): lots/serials and returns. Timestamps are ISO-8601
+-- text with a UTC offset or Z (a value without one is read as UTC).
+-- ShipBob v1.0 /inventory `fulfillable_quantity_by_lot[]` x its nested
+-- `fulfillable_quantity_by_fulfillment_center[]` (vendor_api_facts.md §3.2).
+create table if not exists raw.shipbob_inventory_lots (
+    snapshot_id varchar not null,
+    inventory_id bigint not null,
+    lot_number varchar,
+    expiration_date varchar,
+    fulfillment_center_id bigint not null,
+    onhand_quantity integer,
+    committed_quantity integer,
+    fulfillable_quantity integer,
+    awaiting_quantity integer
+);
+-- NetSuite SuiteQL inventorynumberlocation (lot/serial x location) joined with
+-- inventorynumber (item, number text, expiry as TO_CHAR(expirationdate, 'YYYY-MM-DD'));
+-- extractors/netsuite.py LOT_QUERY, option `lots: "true"`.
+create table if not exists raw.netsuite_inventory_lots (
+    snapshot_id varchar not null,
+    item varchar not null,
+    itemid varchar,
+    location varchar not null,
+    inventorynumber varchar,            -- lot or serial number text
+    expirationdate varchar,             -- YYYY-MM-DD
+    quantityonhand varchar,
+    quantityavailable varchar
+);
+-- WMS SQL export, lot/serial balances (table `lots`, after the declared column mapping).
+create table if not exists raw.wms_lots (
+    snapshot_id varchar not null,
+    sku varchar not null,
+    location varchar not null,
+    lot_number varchar,                 -- null for serial-only items
+    serial_number varchar,              -- one row per serial (on_hand 1) when serialized
+    expiration_date varchar,            -- YYYY-MM-DD
+    on_hand integer
+);
+-- WMS SQL export, customer returns still in the export (table `returns`).
+create table if not exists raw.wms_returns (
+    snapshot_id varchar not null,
+    return_id varchar not null,
+    sku varchar not null,
+    location varchar not null,
+    qty integer,
+    received_at varchar,
+    inspected_at varchar,
+    restocked_at varchar,
+    disposition varchar                 -- restock | scrap | vendor_return | null (undecided)
 );
 """
 
@@ -240,6 +314,16 @@ create table if not exists ops.exception_events (
     to_status varchar not null,
     actor varchar not null,             -- 'stockdrift' for data-driven changes, else a person
     reason varchar not null
+);
+-- One row per system: the incremental cursor, advanced in the transaction that lands the
+-- snapshot it came from (extractors/cursors.py).
+create table if not exists ops.extract_cursors (
+    system_id varchar primary key,
+    cursor_value varchar,               -- ISO-8601 UTC high-water mark (null: none yet)
+    snapshot_id varchar not null,       -- the last good snapshot (an incremental's base)
+    last_full_refresh_at timestamp,     -- finished_at of the last full snapshot
+    full_refresh_requested boolean not null default false,  -- `stockdrift cursors reset`
+    updated_at timestamp not null
 );
 create table if not exists ops.alert_outbox (
     alert_id varchar primary key,       -- deterministic: kind + group + cycle

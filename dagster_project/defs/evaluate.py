@@ -8,17 +8,20 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.resources import StockdriftResource, cycle_time
+from expectations import semantics
 from expectations.runner import SUITES
 from stockdrift.pipeline import evaluate
 
 QUEUE = dg.AssetKey("exception_queue")
-MARTS = ("fct_variance", "fct_system_freshness", "fct_system_drift", "fct_unmapped_keys")
+MARTS = ("fct_variance", "fct_system_freshness", "fct_system_drift", "fct_unmapped_keys",
+         *semantics.MARTS)
 CHECK_NAMES = {
     "extraction": "extractions_succeeded",
     "freshness": "systems_within_freshness_target",
     "sync_incidents": "no_sync_stopped",
     "variance": "settled_variance_within_tolerance",
     "mapping": "every_key_mapped",
+    **semantics.CHECK_NAMES,
 }
 
 

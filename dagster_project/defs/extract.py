@@ -11,9 +11,17 @@ RAW_TABLE_BY_CONNECTOR = {
     "netsuite_suiteql": "netsuite_inventory",
     "shopify_rest": "shopify_inventory_levels",
     "shipbob": "shipbob_inventory",
+    "shopify_graphql": "shopify_inventory_quantities",
+    "amazon_fba": "amazon_fba_inventory",
+    "amazon_mfn": "amazon_mfn_listings",
+    "square": "square_inventory_counts",
+    "edi846": "edi846_inventory",
+    "csv_drop": "csv_drop_inventory",
+    "sql_wms": "wms_inventory",
 }
 LANDED_KEYS = (
     dg.AssetKey(["raw", "snapshots"]),
+    dg.AssetKey(["raw", "snapshot_modes"]),  # full or incremental (and its base snapshot)
     *(dg.AssetKey(["raw", t]) for t in RAW_TABLE_BY_CONNECTOR.values()),
     dg.AssetKey(["config", "systems"]),
     dg.AssetKey(["config", "locations"]),
@@ -39,11 +47,13 @@ def build_extract_asset(system_id: str, role: str, connector: str) -> dg.AssetsD
         cfg = stockdrift.load()
         at = cycle_time(context)
         result = extract_system(cfg, system_id, at, stockdrift.clock(at))
-        meta = {
+        meta: dict[str, str | int] = {
             "snapshot_id": result.snapshot_id,
             "status": result.status,
+            "mode": result.mode,  # full | incremental (extractors/cursors.py)
             "row_count": result.row_count,
             "pages": result.pages,
+            "attempts": result.attempts,
             "error_cause": result.error_cause or "",
         }
         yield dg.MaterializeResult(metadata=meta)

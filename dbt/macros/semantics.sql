@@ -34,3 +34,24 @@
 {% macro is_sync_evidence_cause(cause) -%}
     {{ cause }} in ('oversell_risk', 'sync_lag_breach')
 {%- endmacro %}
+
+{#- Available-to-promise from canonical buckets (PRODUCT.md "Canonical quantities"):
+    on_hand - committed - reserved - safety_stock, less units that are on hand but not
+    sellable (dated lots past their sellable date). May go negative (oversold/backorder). -#}
+{% macro available_to_promise(on_hand, committed, reserved, safety_stock, unsellable='0') -%}
+    ({{ on_hand }} - coalesce({{ committed }}, 0) - coalesce({{ reserved }}, 0)
+        - coalesce({{ safety_stock }}, 0) - coalesce({{ unsellable }}, 0))
+{%- endmacro %}
+
+{#- Roles whose committed units are reservations for OUR orders, so the master's committed
+    must follow theirs (canceled_order_not_released): the fulfilling holders. A listing
+    channel's committed is its own open orders, a supplier's is its other customers'. -#}
+{% macro reserves_for_our_orders(role) -%}
+    {{ role }} in ('3pl', 'wms', 'pos')
+{%- endmacro %}
+
+{#- Roles whose incoming is stock coming to us against our purchase orders (incoming_stuck):
+    every holder except a supplier, whose incoming is its own production or purchasing. -#}
+{% macro receives_our_purchase_orders(role) -%}
+    {{ role }} in ('3pl', 'wms', 'pos', 'marketplace', 'storefront')
+{%- endmacro %}

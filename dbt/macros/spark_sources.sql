@@ -7,7 +7,11 @@
         dbt run-operation stage_raw_sources --target spark
 
     Views re-list the files at every query, so snapshots exported later are read without
-    re-staging; re-run it only when the root moves. -#}
+    re-staging; re-run it only when the root moves. A raw table no snapshot has rows in
+    (a connector not configured, lots or returns not turned on) still has a directory:
+    `export_warehouse` writes one zero-row file per raw table from the warehouse DDL
+    (`parquet_export.EMPTY_PARTITION`), so its view is empty and typed, not a missing
+    path. A root exported before a raw table existed needs `export_warehouse` re-run. -#}
 {% macro stage_raw_sources(root=none) -%}
     {{ return(adapter.dispatch('stage_raw_sources', 'stockdrift')(root)) }}
 {%- endmacro %}

@@ -42,9 +42,18 @@ def encode(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
     return buf.getvalue().encode(encoding)
 
 
+def partner_csv(world: World, at: datetime | None = None) -> list[list[str]]:
+    """The DALLAS-3PL partner's export from its own counts (`World.holdings`)."""
+    at = at or world.now
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [list(HEADER), *([h["sku"], h["location"], str(h["on_hand"]), str(h["available"]),
+                             stamp] for h in world.holdings("partner_csv"))]
+
+
 def write_csv(world: World, folder: Path, name: str | None = None,
-              fault: CsvFault | None = None) -> Path:
-    rows = render_csv(world)
+              fault: CsvFault | None = None, rows: list[list[str]] | None = None) -> Path:
+    """`rows` (header first) default to the 3PL export of `render_csv`."""
+    rows = rows if rows is not None else render_csv(world)
     encoding = "utf-8"
     if fault == "renamed_field":
         rows[0][2] = "On Hand Qty"  # the partner changed their export template

@@ -33,7 +33,12 @@ def supplier_quantities(world: World) -> list[tuple[str, str, list[int]]]:
 
 def render_846(items: Sequence[tuple[str, str, list[int]]], at: datetime, control: int,
                *, element: str = "*", segment: str = "~", component: str = ">",
-               newline: bool = True) -> str:
+               newline: bool = True, warehouses: Sequence[str] = WAREHOUSES,
+               qualifiers: Sequence[str] = ("33",), buyer_sku: bool = True) -> str:
+    """`items` are (id, description, qty per warehouse). `buyer_sku` sends our SKU (`SK`)
+    beside the supplier part `SUP-<id>`; off, the id is the supplier's own part (`VP`) only.
+    Each QTY01 in `qualifiers` (33 available for sale, 17 on hand, §6.2) gets the total and
+    one SCH per warehouse."""
     ctl = f"{control:09d}"
     isa = element.join([
         "ISA", "00", " " * 10, "00", " " * 10, "ZZ", "SANDBOXSUPPLY".ljust(15), "ZZ",
@@ -46,10 +51,12 @@ def render_846(items: Sequence[tuple[str, str, list[int]]], at: datetime, contro
         ["N1", "SU", "SANDBOX SUPPLY CO", "92", "SUP01"],
     ]
     for n, (sku, name, qtys) in enumerate(items, 1):
-        body += [["LIN", str(n), "VP", f"SUP-{sku}", "SK", sku], ["PID", "F", "", "", "", name],
-                 ["QTY", "33", str(sum(qtys)), "EA"]]
-        body += [["SCH", str(q), "EA", "WH", wh, "097", at.strftime("%Y%m%d")]
-                 for q, wh in zip(qtys, WAREHOUSES, strict=True)]
+        ids = ["VP", f"SUP-{sku}", "SK", sku] if buyer_sku else ["VP", sku]
+        body += [["LIN", str(n), *ids], ["PID", "F", "", "", "", name]]
+        for qualifier in qualifiers:
+            body.append(["QTY", qualifier, str(sum(qtys)), "EA"])
+            body += [["SCH", str(q), "EA", "WH", wh, "097", at.strftime("%Y%m%d")]
+                     for q, wh in zip(qtys, warehouses, strict=True)]
     body.append(["CTT", str(len(items))])
     st = [["ST", "846", ctl[-4:]], *body]
     st.append(["SE", str(len(st) + 1), ctl[-4:]])
@@ -83,6 +90,11 @@ def write_846(world: World, folder: Path, control: int, fault: FileFault | None 
     text = render_846(supplier_quantities(world), at, control)
     if fault is not None:
         text = break_846(text, fault)
+    return drop_846(folder, text, at, control)
+
+
+def drop_846(folder: Path, text: str, at: datetime, control: int) -> Path:
+    """Put one 846 into the drop folder; the name carries report time and control number."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"846_{at:%Y%m%d%H%M}_{control:09d}.edi"
     tmp = path.with_suffix(".part")  # written aside, renamed in: never read half-written

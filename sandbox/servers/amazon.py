@@ -17,12 +17,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+from sandbox.catalog import MFN_SUFFIX, mfn_seller_sku
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
 from sandbox.world import World
 from stockdrift.clock import parse_utc
 
 T = TypeVar("T")
 MARKETPLACE = "ATVPDKIKX0DER"
+# Marketplaces the sandbox seller sells in (US, CA, MX): each serves the same catalogue.
+MARKETPLACES = frozenset({MARKETPLACE, "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"})
+SELLER_ID = "A3SANDBOXSELLER"
+LISTINGS_PREFIX = "/listings/2021-08-01/items/"
+LISTINGS_PAGE_MAX = 20  # searchListingsItems pageSize: default 10, maximum 20
 LWA_PATH = "/auth/o2/token"
 SUMMARIES_PATH = "/fba/inventory/v1/summaries"
 CLIENT_ID = "amzn1.application-oa2-client.sandbox"
@@ -113,6 +119,37 @@ def fba_summaries(world: World) -> list[dict[str, Any]]:
     return out
 
 
+@per_minute
+def mfn_listings(world: World) -> list[dict[str, Any]]:
+    """searchListingsItems items (summaries + fulfillmentAvailability) for the merchant-
+    fulfilled offers: quantities from `world.amazon_mfn_quantities()` ({seller SKU:
+    quantity}) when the world has it, else the ERP's EAST-DC available (as FBA above)."""
+    custom = getattr(world, "amazon_mfn_quantities", None)
+    quantities: dict[str, int | None]
+    if callable(custom):
+        quantities = dict(custom())
+    else:
+        quantities = {mfn_seller_sku(row["itemid"]): max(int(row["quantityavailable"]), 0)
+                      for row in world.erp_rows() if row["location"] == "1"}
+    out = []
+    for n, (sku, qty) in enumerate(sorted(quantities.items()), 1):
+        touched = world.last_activity_at("EAST-DC", sku.removesuffix(MFN_SUFFIX))
+        when = (touched or world.start).astimezone(UTC)
+        out.append({
+            "sku": sku,
+            "summaries": [{
+                "marketplaceId": MARKETPLACE, "asin": f"B1{n:08d}", "productType": "PRODUCT",
+                "conditionType": "new_new", "status": ["BUYABLE", "DISCOVERABLE"],
+                "itemName": f"Sandbox item {sku}",
+                "createdDate": world.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "lastUpdatedDate": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }],
+            "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT",
+                                         "quantity": qty}],
+        })
+    return out
+
+
 class AmazonApp(VendorApp):
     system_id = "amazon"
     page_size = 50  # [COMMUNITY] SP-API returns up to 50 summaries per page
@@ -120,6 +157,8 @@ class AmazonApp(VendorApp):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bucket = TokenBucket()  # replaceable in tests
+        self.listings_bucket = TokenBucket(5.0, 5)  # searchListingsItems: 5 rps, burst 5
+        self._pages: dict[str, tuple[int, str | None, str]] = {}  # pageToken -> state
         self.client_secret = f"{self.token}-client-secret"
         self._access: dict[str, float] = {}  # issued access token -> expiry (wall)
         self._next: dict[str, tuple[int, str | None, float]] = {}
@@ -150,7 +189,8 @@ class AmazonApp(VendorApp):
     def handle(self, req: Request, fault: FaultMode | None) -> Response:
         if req.path == LWA_PATH and req.method == "POST":
             return self._lwa(req)
-        if req.path != SUMMARIES_PATH or req.method != "GET":
+        listings = req.path.startswith(LISTINGS_PREFIX) and req.method == "GET"
+        if not listings and (req.path != SUMMARIES_PATH or req.method != "GET"):
             return errors(404, "NotFound", "Resource not found.")
         expiry = self._access.get(req.header("x-amz-access-token") or "")
         if expiry is None:
@@ -159,10 +199,59 @@ class AmazonApp(VendorApp):
         if time.monotonic() >= expiry:
             return errors(403, "Unauthorized", "Access to requested resource is denied.",
                           "The access token you provided has expired.")
-        if not self.bucket.take():
+        if not (self.listings_bucket if listings else self.bucket).take():
             self.throttled += 1
             return errors(429, **QUOTA)
-        return self._summaries(req, fault)
+        return self._listings(req, fault) if listings else self._summaries(req, fault)
+
+    def _listings(self, req: Request, fault: FaultMode | None) -> Response:
+        """searchListingsItems (Listings Items API v2021-08-01)."""
+        seller = req.path[len(LISTINGS_PREFIX):]
+        if seller != SELLER_ID:
+            return errors(403, "Unauthorized", "Access to requested resource is denied.",
+                          "The seller id does not match the authorized selling partner.")
+        p = {k: v[-1] for k, v in req.query.items() if v}
+        market = p.get("marketplaceIds", "")
+        if market not in MARKETPLACES:  # exactly one id (length <= 1)
+            return errors(400, "InvalidInput", "Invalid marketplaceIds.")
+        try:
+            size = int(p.get("pageSize", "10"))
+        except ValueError:
+            size = 0
+        if not 1 <= size <= LISTINGS_PAGE_MAX:
+            return errors(400, "InvalidInput", "pageSize must be between 1 and 20.")
+        since = p.get("lastUpdatedAfter")
+        offset = 0
+        if "pageToken" in p:
+            with self._lock:
+                state = self._pages.get(p["pageToken"])
+            if state is None or state[1] != since or state[2] != market:
+                return errors(400, "InvalidInput", "Invalid pageToken.")
+            offset = state[0]
+        items = mfn_listings(self.world)
+        if since:
+            try:
+                cut = parse_utc(since)
+            except ValueError:
+                return errors(400, "InvalidInput", f"Invalid lastUpdatedAfter: {since}")
+            items = [i for i in items
+                     if parse_utc(i["summaries"][0]["lastUpdatedDate"]) > cut]
+        included = set(p.get("includedData", "summaries").split(","))
+        page = [{"sku": i["sku"], **{k: (v if k != "summaries" else
+                                         [{**x, "marketplaceId": market} for x in v])
+                                      for k, v in i.items() if k in included}}
+                for i in items[offset: offset + size]]
+        if fault is not None and fault.kind == "renamed_field":
+            old, new = fault.rename or ("fulfillmentAvailability", "fulfillment_availability")
+            page = [{(new if k == old else k): v for k, v in i.items()} for i in page]
+        body: dict[str, Any] = {"numberOfResults": len(items)}
+        if offset + size < len(items):
+            token = secrets.token_urlsafe(18)
+            with self._lock:
+                self._pages[token] = (offset + size, since, market)
+            body["pagination"] = {"nextToken": token}
+        body["items"] = cut_rows(page, fault)
+        return json_response(200, body, [("x-amzn-RateLimit-Limit", "5.0")])
 
     def _lwa(self, req: Request) -> Response:
         """§2.1 refresh-token grant; answers like api.amazon.com/auth/o2/token."""
@@ -193,7 +282,7 @@ class AmazonApp(VendorApp):
         p = {k: v[-1] for k, v in req.query.items() if v}
         if p.get("granularityType") != "Marketplace" or not p.get("granularityId"):
             return errors(400, "InvalidInput", "Invalid granularityType or granularityId.")
-        if p.get("marketplaceIds", "").split(",")[0] != MARKETPLACE:
+        if p.get("marketplaceIds", "").split(",")[0] not in MARKETPLACES:
             return errors(400, "InvalidInput", "Invalid marketplaceIds.")
         since = p.get("startDateTime")
         offset = 0

@@ -1,8 +1,16 @@
-"""Fake NetSuite SuiteTalk REST SuiteQL endpoint (vendor_api_facts.md 4.1, 8, 9.5)."""
+"""Fake NetSuite SuiteTalk REST SuiteQL endpoint (vendor_api_facts.md 4.1, 8, 9.5).
+
+Two queries are answered, told apart by the record they read: `inventoryitemlocations`
+(balances, `World.erp_rows`) and `inventorynumberlocation` joined with `inventorynumber`
+(lot/serial balances, `erp_lot_rows` over the optional `World.erp_lots`). Both page, fail
+and rename fields alike.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
@@ -64,16 +72,23 @@ class NetSuiteApp(VendorApp):
         if query is None:
             return ns_error(400, "INVALID_PARAMETER",
                             'Invalid request body. Expected a JSON object {"q": "<SuiteQL>"}.')
-        if "inventoryitemlocations" not in query.lower():
+        text = query.lower()
+        source: Callable[[], list[dict[str, Any]]]
+        if "inventorynumberlocation" in text:
+            source = self._lot_rows
+        elif "inventoryitemlocations" in text:
+            source = self.world.erp_rows
+        else:
             return ns_error(400, "INVALID_PARAMETER",
                             "Invalid search query. Detailed unprocessed description follows. "
                             "Search error occurred: Record not found or not supported by "
-                            "this sandbox (query inventoryitemlocations).")
+                            "this sandbox (query inventoryitemlocations or "
+                            "inventorynumberlocation).")
         paging = _paging(req)
         if isinstance(paging, Response):
             return paging
         limit, offset = paging
-        rows = self.world.erp_rows()[:MAX_RESULTS]
+        rows = source()[:MAX_RESULTS]
         page = rows[offset: offset + limit]
         total = len(rows)
         has_more = offset + len(page) < total
@@ -87,6 +102,39 @@ class NetSuiteApp(VendorApp):
             "offset": offset,
             "totalResults": total,
         })
+
+    def _lot_rows(self) -> list[dict[str, Any]]:
+        erp_lots = getattr(self.world, "erp_lots", None)
+        return erp_lot_rows(erp_lots() if erp_lots is not None else [])
+
+
+def erp_lot_rows(lots: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """SuiteQL rows of the lot query (extractors/netsuite.py LOT_QUERY), in its ORDER BY.
+
+    Contract of `World.erp_lots()` (optional; absent = no lot rows): a list of mappings, one
+    per item x location x inventory number, with
+      - `inventorynumber_id`: int (the inventorynumber record id; unique per lot/serial)
+      - `item`: NetSuite item internal id (str or int); `itemid`: the SKU-like name
+      - `location`: NetSuite location internal id (str or int)
+      - `inventorynumber`: the lot or serial number text
+      - `expirationdate`: `datetime.date` or None
+      - `quantityonhand`, `quantityavailable`: ints (or None when unknown)
+    Rendered as NetSuite does (4.1): string values, lowercase keys, NULLs omitted,
+    `TO_CHAR(expirationdate, 'YYYY-MM-DD')`.
+    """
+    ordered = sorted(lots, key=lambda r: (int(r["inventorynumber_id"]), int(r["location"])))
+    rows = []
+    for lot in ordered:
+        expires: date | None = lot.get("expirationdate")
+        row = {
+            "item": str(lot["item"]), "itemid": lot.get("itemid"),
+            "location": str(lot["location"]), "inventorynumber": lot["inventorynumber"],
+            "expirationdate": None if expires is None else expires.isoformat(),
+            "quantityonhand": lot.get("quantityonhand"),
+            "quantityavailable": lot.get("quantityavailable"),
+        }
+        rows.append({k: str(v) for k, v in row.items() if v is not None})
+    return rows
 
 
 def _query_text(body: bytes) -> str | None:

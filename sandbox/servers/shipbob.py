@@ -1,4 +1,8 @@
-"""Fake ShipBob v1.0 inventory API (vendor_api_facts.md 3.1, 3.2, 3.4, 8, 9.4)."""
+"""Fake ShipBob v1.0 inventory API (vendor_api_facts.md 3.1, 3.2, 3.4, 8, 9.4).
+
+Lots: when the world has `shipbob_lots`, items carry `fulfillable_quantity_by_lot[]` in the
+documented shape (3.2); see `with_lots` for the contract.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.servers import FaultMode, Request, Response, VendorApp, cut_rows, json_response
+
+# 3.2: the quantities of every fulfillable_quantity_by_fulfillment_center entry
+FC_QUANTITIES = ("awaiting_quantity", "committed_quantity", "fulfillable_quantity",
+                 "internal_transfer_quantity", "onhand_quantity")
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 250      # 3.2: Limit 1..250 (default 50 [INFERENCE])
 _ITEM = re.compile(r"^/1\.0/inventory/(?P<id>\d+)$")
@@ -104,7 +113,7 @@ class ShipBobApp(VendorApp):
             return self._list(req, fault)
         match = _ITEM.match(path)
         if match:
-            found = [i for i in self.world.shipbob_items() if i["id"] == int(match["id"])]
+            found = [i for i in self._items() if i["id"] == int(match["id"])]
             if not found:
                 return json_response(404, {"message": "Inventory item not found"})
             return json_response(200, _renamed(found, fault)[0])
@@ -128,7 +137,7 @@ class ShipBobApp(VendorApp):
         is_active = params.get("isactive")
         if is_active is not None and is_active.lower() not in ("true", "false"):
             return bad_request("IsActive", f"The value '{is_active}' is not valid.")
-        items = self.world.shipbob_items()
+        items = self._items()
         if is_active is not None:
             items = [i for i in items if i["is_active"] == (is_active.lower() == "true")]
         total = len(items)
@@ -145,6 +154,60 @@ class ShipBobApp(VendorApp):
                 query["IsActive"] = is_active
             resp.headers.append(("next-page", f"/1.0/inventory?{urlencode(query)}"))
         return resp
+
+    def _items(self) -> list[dict[str, Any]]:
+        lots = getattr(self.world, "shipbob_lots", None)
+        items = self.world.shipbob_items()
+        return items if lots is None else with_lots(items, lots())
+
+
+def with_lots(items: list[dict[str, Any]],
+              lots: Mapping[int, list[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Items with `fulfillable_quantity_by_lot[]` filled in (3.2 list example).
+
+    Contract of `World.shipbob_lots()` (optional; absent = every item's list stays `[]`):
+    a mapping from ShipBob inventory id (the item's `id`) to that item's lots, each a mapping
+      - `lot_number`: str
+      - `expiration_date`: `datetime.date`, an aware `datetime`, or None
+      - `fulfillment_centers`: list of mappings with `id` (int), `name` (str) and any of
+        `onhand_quantity`, `committed_quantity`, `fulfillable_quantity`,
+        `awaiting_quantity`, `internal_transfer_quantity` (ints; a missing one is 0).
+    The lot's own totals are the sums over its centers; an item with lots gets
+    `is_lot: true`. Ids absent from the mapping keep `[]`. Items are copied, never mutated.
+    """
+    out = []
+    for item in items:
+        item_lots = lots.get(item["id"])
+        if not item_lots:
+            out.append(item)
+            continue
+        out.append({**item, "is_lot": True,
+                    "fulfillable_quantity_by_lot": [_lot(lot) for lot in item_lots]})
+    return out
+
+
+def _lot(lot: Mapping[str, Any]) -> dict[str, Any]:
+    centers = [{"id": fc["id"], "name": fc["name"], **{q: int(fc.get(q, 0))
+                                                       for q in FC_QUANTITIES}}
+               for fc in lot["fulfillment_centers"]]
+    return {
+        **{q: sum(c[q] for c in centers) for q in FC_QUANTITIES},
+        "expiration_date": _iso_z(lot.get("expiration_date")),
+        "fulfillable_quantity_by_fulfillment_center": centers,
+        "lot_number": lot["lot_number"],
+    }
+
+
+def _iso_z(value: date | datetime | None) -> str | None:
+    """3.2 renders lot expiry as `2019-08-24T14:15:22Z`; a date is midnight UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return f"{value.isoformat()}T00:00:00Z"
+    if value.tzinfo is None:
+        raise ValueError(f"shipbob_lots: naive expiration_date {value!r}; use an aware UTC "
+                         "datetime or a date")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _renamed(items: list[dict[str, Any]], fault: FaultMode | None) -> list[dict[str, Any]]:

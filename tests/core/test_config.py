@@ -19,7 +19,10 @@ def example() -> dict[str, Any]:
 def test_example_config_is_valid() -> None:
     cfg = load_config(EXAMPLE)
     assert cfg.master == "erp"
-    assert {s.id for s in cfg.systems} == {"erp", "shopify", "shipbob"}
+    # every kind of system PRODUCT.md names: ERP, WMS, storefront, marketplace (FBA and
+    # merchant-fulfilled), 3PL, POS, supplier EDI 846 and a partner's CSV drop
+    assert {s.id for s in cfg.systems} == {"erp", "shopify", "shipbob", "wms", "amazon",
+                                            "amazon_mfn", "square", "supplier", "partner_csv"}
     assert cfg.system("shipbob").freshness_target_minutes == 15
 
 

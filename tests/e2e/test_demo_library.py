@@ -66,20 +66,20 @@ def test_outages_were_enacted(demo: DemoResult, con: duckdb.DuckDBPyConnection) 
         "select system_id, count(*), count(*) filter (where status = 'succeeded') "
         "from raw.snapshots group by 1 order by 1"
     ).fetchall()
-    assert rows == [
-        ("erp", CYCLES, CYCLES),
-        ("shipbob", CYCLES - 8, CYCLES - 8),
-        ("shopify", CYCLES, CYCLES - 3),
-    ]
+    expected = {"shipbob": (CYCLES - 8, CYCLES - 8), "shopify": (CYCLES, CYCLES - 3)}
+    assert len(rows) >= 8     # every system of the example config
+    assert all((n, ok) == expected.get(system, (CYCLES, CYCLES)) for system, n, ok in rows), rows
 
 
 def test_every_injected_fault_found_with_right_cause_and_owner(
     demo: DemoResult, outcome: Score
 ) -> None:
     truth = demo.world.ground_truth()
-    # the whole library fired inside the run: 11 injections and 2 outages
-    assert len(truth) == 13
-    assert {f.cause for f in truth} >= {"extract_failed", "stale_system"}
+    # the whole library fired inside the run: 17 injections and 2 outages
+    assert len(truth) == 19
+    assert {f.cause for f in truth} >= {"extract_failed", "stale_system", "bundle_overstated",
+                                        "canceled_order_not_released", "incoming_stuck",
+                                        "return_restock_delayed", "lot_serial_mismatch"}
     assert outcome.missed == []
     assert len(outcome.found) == len(truth)
 

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from dagster_project.demo import DemoResult, run_demo
+from sandbox.catalog import BUNDLE
 from sandbox.scoring import score
 from stockdrift.config import load_config
 
@@ -40,13 +41,16 @@ def con(demo: DemoResult) -> Iterator[duckdb.DuckDBPyConnection]:
     c.close()
 
 
+SYSTEMS = ("amazon", "erp", "partner_csv", "shipbob", "shopify", "square", "supplier", "wms")
+
+
 def test_every_cycle_ran_through_dagster(demo: DemoResult, con: duckdb.DuckDBPyConnection) -> None:
     assert demo.failed_runs == 0
     snaps = con.execute(
-        "select system_id, count(*), count(*) filter (where status='succeeded') "
+        "select system_id, count(*), count(*) filter (where status='succeeded' and row_count > 0) "
         "from raw.snapshots group by 1 order by 1"
     ).fetchall()
-    assert snaps == [("erp", 12, 12), ("shipbob", 12, 12), ("shopify", 12, 12)]
+    assert snaps == [(s, 12, 12) for s in SYSTEMS]
     runs = con.execute(
         "select count(*) from ops.cycles where status = 'running' or status = 'succeeded'"
     ).fetchone()
@@ -60,14 +64,47 @@ def test_injected_faults_found_with_right_cause_and_owner(
     result = score(con, demo.world.ground_truth(), cfg)
     assert result.missed == []
     causes = sorted(f["cause"] for f in result.found)
-    assert causes == [
-        "oversell_risk",
-        "sync_stopped",
-        "unmapped_sku",
-        "unmapped_sku",
-        "unmapped_sku",
-    ]
+    assert causes == ["oversell_risk", "sync_stopped", *["unmapped_sku"] * len(SYSTEMS)]
+    assert {f["system"] for f in result.found if f["cause"] == "unmapped_sku"} == set(SYSTEMS)
     assert result.false_alarms == []
+
+
+def test_every_system_had_its_keys_compared_with_the_master(
+    demo: DemoResult, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Each non-master system's mapped keys were compared in every cycle, on the value its
+    role compares (listed available for channels, on hand for holders)."""
+    cfg = load_config(demo.config_path)
+    # the kit has no master row (it is judged in fct_bundle_availability, below)
+    rows = con.execute("""select system_id, compared_value_kind, count(distinct cycle_at),
+            count(distinct canonical_location), count(*) filter (where variance_units is null)
+        from marts.fct_variance_history where canonical_sku <> ? group by 1, 2 order by 1""",
+                       [BUNDLE.sku]).fetchall()
+    kinds = {"amazon": "available", "shopify": "available"}
+    assert [r[:3] for r in rows] == [
+        (s, kinds.get(s, "on_hand"), 12) for s in SYSTEMS if s != cfg.master
+    ]
+    assert all(r[4] == 0 for r in rows)   # every compared key had a master value
+    locations = {r[0]: r[3] for r in rows}
+    assert locations == {"amazon": 1, "partner_csv": 1, "shipbob": 1, "shopify": 2,
+                         "square": 1, "supplier": 1, "wms": 2}
+    per_key = con.execute("""select system_id, count(distinct canonical_sku)
+        from marts.fct_variance_history where canonical_sku <> ? group by 1""",
+                          [BUNDLE.sku]).fetchall()
+    assert all(n == 30 for _, n in per_key), per_key   # the 30 mapped SKUs everywhere
+
+
+def test_semantic_flows_landed_and_stayed_quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """The kit listing, lots and returns of the normal flows reached the marts, and none of
+    them became an exception (the causes test above allows none of theirs)."""
+    kit = con.execute("""select count(*), count(*) filter (where probable_cause is not null
+            and is_settled) from marts.fct_bundle_availability""").fetchone()
+    assert kit is not None and kit[0] == 2 and kit[1] == 0   # EAST-DC and CICERO-3PL
+    lots = con.execute("select count(distinct system_id) from marts.fct_lot_sellability"
+                       ).fetchone()
+    assert lots == (3,)                                       # erp, shipbob, wms
+    returns = con.execute("select count(*) from marts.fct_return_restocks").fetchone()
+    assert returns is not None and returns[0] > 0
 
 
 def test_in_flight_differences_never_alert(con: duckdb.DuckDBPyConnection) -> None:

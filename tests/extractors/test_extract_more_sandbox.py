@@ -16,7 +16,7 @@ from extract_vendors import Sleeps
 from extractors.landing import land_snapshot
 from extractors.registry import build_connector
 from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
-from sandbox.servers.amazon import CLIENT_ID, TokenBucket
+from sandbox.servers.amazon import CLIENT_ID, SELLER_ID, TokenBucket, fba_summaries
 from sandbox.servers.shopify_graphql import CostBucket
 from sandbox.world import World
 from stockdrift.clock import ManualClock
@@ -35,8 +35,19 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "shopify_gql": dict(role="storefront", connector="shopify_graphql",
                         credentials={"access_token": "SHOPIFY_GQL_TOKEN"},
                         options={"page_size": "10", "bulk_poll_seconds": "0"}),
+    # Merchant-fulfilled listing quantities: the Listings Items API on the same fake SP-API.
+    "amazon_mfn": dict(role="marketplace", connector="amazon_mfn",
+                       credentials={"refresh_token": "AMZ_REFRESH", "client_id": "AMZ_CLIENT",
+                                    "client_secret": "AMZ_SECRET"},
+                       options={"lwa_endpoint": "/auth/o2/token", "seller_id": SELLER_ID,
+                                "page_size": "10"}),
 }
 HTTP_IDS = list(SYSTEMS)
+SERVER = {"amazon_mfn": "amazon"}  # system id -> sandbox server, where they differ
+
+
+def set_fault(servers: SandboxServers, system_id: str, fault: FaultMode | None) -> None:
+    servers.set_fault(SERVER.get(system_id, system_id), fault)
 ENV = {"AMZ_REFRESH": SANDBOX_TOKENS["amazon"], "AMZ_CLIENT": CLIENT_ID,
        "AMZ_SECRET": SANDBOX_TOKENS["amazon"] + "-client-secret",
        "SQ_TOKEN": SANDBOX_TOKENS["square"], "SHOPIFY_GQL_TOKEN": SANDBOX_TOKENS["shopify_gql"]}
@@ -53,10 +64,11 @@ def servers() -> Iterator[SandboxServers]:
 def _roomy_limits(servers: SandboxServers) -> Iterator[None]:
     """Vendor rate limits are wall-clock; tests that are not about them get roomy buckets."""
     servers.apps["amazon"].bucket = TokenBucket(1000, 1000)  # type: ignore[attr-defined]
+    servers.apps["amazon"].listings_bucket = TokenBucket(1000, 1000)  # type: ignore[attr-defined]
     servers.apps["shopify_gql"].bucket = CostBucket(100_000, 100_000)  # type: ignore[attr-defined]
     yield
     for system_id in HTTP_IDS:
-        servers.set_fault(system_id, None)
+        set_fault(servers, system_id, None)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +91,8 @@ def system(servers: SandboxServers, system_id: str, timeout: float = 5.0,
            **options: str) -> SystemConfig:
     spec = dict(SYSTEMS[system_id])
     spec["options"] = {**spec["options"], **options}
-    return SystemConfig(id=system_id, base_url=servers.base_urls[system_id],
+    return SystemConfig(id=system_id, base_url=servers.base_urls[SERVER.get(system_id,
+                                                                            system_id)],
                         freshness_target_minutes=5, timeout_seconds=timeout, **spec)
 
 
@@ -119,7 +132,19 @@ def test_rows_match_the_world(con: duckdb.DuckDBPyConnection, servers: SandboxSe
     result, _ = land(con, system(servers, "amazon"))
     got = dict(con.execute("select seller_sku, fulfillable_quantity from raw.amazon_fba_inventory"
                            " where snapshot_id = ?", [result.snapshot_id]).fetchall())
-    assert got == {sku: max(v["available"] or 0, 0) for sku, v in truth.items()}
+    # what the fake SP-API serves (the world's own FBA state, or derived from EAST-DC)
+    served = {s["sellerSku"]: s["inventoryDetails"]["fulfillableQuantity"]
+              for s in fba_summaries(servers.world)}
+    assert got == served and len(got) > 10
+    result, _ = land(con, system(servers, "amazon_mfn"))
+    mfn = dict(con.execute("select seller_sku, quantity from raw.amazon_mfn_listings where "
+                           "snapshot_id = ? and fulfillment_channel_code = 'DEFAULT'",
+                           [result.snapshot_id]).fetchall())
+    world: Any = servers.world
+    if callable(getattr(world, "amazon_mfn_quantities", None)):
+        assert mfn == dict(world.amazon_mfn_quantities())
+    else:  # derived from the ERP's EAST-DC available
+        assert mfn == {sku: max(v["available"] or 0, 0) for sku, v in truth.items()}
     result, _ = land(con, system(servers, "square"))
     in_stock = con.execute("select count(*), count(distinct catalog_object_id) from "
                            "raw.square_inventory_counts where snapshot_id = ? and "
@@ -149,14 +174,14 @@ EXPECT = {
 }
 # Requests before the fault: Amazon spends one on LWA and needs a full first page to judge
 # a short one; Shopify GraphQL's first request is the locations query.
-SKIP = {"amazon": 2, "square": 1, "shopify_gql": 1}
+SKIP = {"amazon": 2, "square": 1, "shopify_gql": 1, "amazon_mfn": 2}
 
 
 @pytest.mark.parametrize("system_id", HTTP_IDS)
 @pytest.mark.parametrize("kind", list(EXPECT))
 def test_fault_becomes_failed_snapshot(con: duckdb.DuckDBPyConnection, servers: SandboxServers,
                                        system_id: str, kind: str) -> None:
-    servers.set_fault(system_id, FaultMode(kind, skip=SKIP[system_id]))  # type: ignore[arg-type]
+    set_fault(servers, system_id, FaultMode(kind, skip=SKIP[system_id]))  # type: ignore[arg-type]
     result, _ = land(con, system(servers, system_id))
     cause = result.error_cause or ""
     assert result.status == "failed" and result.row_count == 0, cause
@@ -168,15 +193,16 @@ def test_fault_becomes_failed_snapshot(con: duckdb.DuckDBPyConnection, servers: 
 
 
 @pytest.mark.parametrize(("system_id", "code"), [("amazon", "QuotaExceeded"),
+                                                 ("amazon_mfn", "QuotaExceeded"),
                                                  ("square", "RATE_LIMITED"),
                                                  ("shopify_gql", "THROTTLED")])
 def test_throttle_names_vendor_code_then_recovers(
     con: duckdb.DuckDBPyConnection, servers: SandboxServers, system_id: str, code: str
 ) -> None:
-    servers.set_fault(system_id, FaultMode("status_429", skip=SKIP[system_id]))
+    set_fault(servers, system_id, FaultMode("status_429", skip=SKIP[system_id]))
     failed, _ = land(con, system(servers, system_id))
     assert code in (failed.error_cause or ""), failed.error_cause
-    servers.set_fault(system_id, FaultMode("status_429", skip=SKIP[system_id], count=2))
+    set_fault(servers, system_id, FaultMode("status_429", skip=SKIP[system_id], count=2))
     result, _ = land(con, system(servers, system_id))
     assert result.status == "succeeded", result.error_cause
     assert result.attempts >= result.pages + 2
@@ -185,7 +211,7 @@ def test_throttle_names_vendor_code_then_recovers(
 @pytest.mark.parametrize("system_id", HTTP_IDS)
 def test_slow_vendor_times_out(con: duckdb.DuckDBPyConnection, servers: SandboxServers,
                                system_id: str) -> None:
-    servers.set_fault(system_id, FaultMode("slow", delay_s=0.3, skip=SKIP[system_id]))
+    set_fault(servers, system_id, FaultMode("slow", delay_s=0.3, skip=SKIP[system_id]))
     result, _ = land(con, system(servers, system_id, timeout=0.05))
     assert result.status == "failed" and "timed out" in (result.error_cause or "")
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from sandbox.catalog import ALL_LOCATIONS
 from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
 from sandbox.servers.shipbob import SlidingWindow
 from sandbox.world import World
@@ -22,6 +23,9 @@ NS_HEADERS = {"Authorization": f"Bearer {SANDBOX_TOKENS['erp']}", "Prefer": "tra
 SHOP_HEADERS = {"X-Shopify-Access-Token": SANDBOX_TOKENS["shopify"]}
 SB_HEADERS = {"Authorization": f"Bearer {SANDBOX_TOKENS['shipbob']}"}
 LINK = re.compile(r'<([^>]+)>; rel="(next|previous)"')
+
+
+ERP_ROWS = 31 * len(ALL_LOCATIONS)   # every SKU (with the unmapped one) x ERP location
 
 
 def suiteql(servers: SandboxServers, http: httpx.Client, query: str = "",
@@ -47,13 +51,13 @@ def test_netsuite_pages_follow_next_links(servers: SandboxServers, http: httpx.C
         assert resp.status_code == 200
         body = resp.json()
         assert list(body) == ["links", "count", "hasMore", "items", "offset", "totalResults"]
-        assert body["count"] == len(body["items"]) and body["totalResults"] == 62
+        assert body["count"] == len(body["items"]) and body["totalResults"] == ERP_ROWS
         rels = {link["rel"]: link["href"] for link in body["links"]}
         assert "self" in rels and ("next" in rels) == body["hasMore"]
         rows += body["items"]
         pages += 1
         url = rels.get("next", "")
-    assert pages == 3 and len(rows) == 62
+    assert pages == -(-ERP_ROWS // 25) and len(rows) == ERP_ROWS
     assert all(r["links"] == [] and isinstance(r["quantityonhand"], str) for r in rows)
     assert [{k: v for k, v in r.items() if k != "links"} for r in rows] == world.erp_rows()
 
@@ -61,7 +65,7 @@ def test_netsuite_pages_follow_next_links(servers: SandboxServers, http: httpx.C
 def test_netsuite_default_page_is_everything(servers: SandboxServers,
                                              http: httpx.Client) -> None:
     body = suiteql(servers, http).json()
-    assert (body["count"], body["hasMore"], body["offset"]) == (62, False, 0)
+    assert (body["count"], body["hasMore"], body["offset"]) == (ERP_ROWS, False, 0)
     assert [link["rel"] for link in body["links"]] == ["self"]
 
 
@@ -79,7 +83,7 @@ def test_netsuite_auth_and_request_errors(servers: SandboxServers, http: httpx.C
         resp = suiteql(servers, http, query)
         assert resp.status_code == 400 and ns_code(resp) == "INVALID_PARAMETER", query
     assert suiteql(servers, http, "?limit=1000").status_code == 200
-    past_end = suiteql(servers, http, "?limit=50&offset=100").json()
+    past_end = suiteql(servers, http, "?limit=50&offset=250").json()
     assert (past_end["count"], past_end["hasMore"], past_end["items"]) == (0, False, [])
 
 
@@ -102,14 +106,14 @@ def test_shopify_levels_link_paging(servers: SandboxServers, http: httpx.Client,
         links.append(sorted(rels))
         url = rels.get("next", "")
     assert links == [["next"], ["next", "previous"], ["previous"]]
-    assert len(levels) == 62
+    assert len(levels) == 64     # 31 SKUs and the kit at two locations
     level = levels[0]
     assert isinstance(level["available"], int)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[45]:00", level["updated_at"])
     assert level["admin_graphql_api_id"].startswith("gid://shopify/InventoryLevel/")
     cursor = url or LINK.findall(resp.headers["link"])[0][0].split("page_info=")[1]
     assert base64.urlsafe_b64decode(cursor.split("&")[0] + "==")   # opaque but decodable
-    assert len(world.shopify_levels()) == 62
+    assert len(world.shopify_levels()) == 64
 
 
 def test_shopify_single_page_has_no_link(servers: SandboxServers, http: httpx.Client) -> None:

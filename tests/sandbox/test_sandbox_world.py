@@ -6,17 +6,19 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.catalog import LOCATIONS, SKUS, UNMAPPED_SKU
+from sandbox.catalog import ALL_LOCATIONS, BUNDLE, LOCATIONS, SKUS, UNMAPPED_SKU, external_skus
 from sandbox.world import Scenario, World
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SHOPIFY_LOC = {loc.shopify_location_id: loc.location_id for loc in LOCATIONS}
-SHOPIFY_SKU = {s.shopify_item_id: s.sku for s in (*SKUS, UNMAPPED_SKU)}
+SHOPIFY_SKU = {s.shopify_item_id: s.sku for s in (*SKUS, UNMAPPED_SKU, BUNDLE)}
 
 
 def state(world: World) -> tuple[Any, ...]:
     return (world.now, world.erp_rows(), world.shopify_levels(), world.shipbob_items(),
-            world.shopify_items(), world.shopify_locations())
+            world.shopify_items(), world.shopify_locations(), world.amazon_summaries(),
+            world.square_counts(), world.holdings("wms"), world.holdings("partner_csv"),
+            world.supplier_report())
 
 
 def shopify_by_key(world: World) -> dict[tuple[str, str], int]:
@@ -27,7 +29,7 @@ def shopify_by_key(world: World) -> dict[tuple[str, str], int]:
 def differing_keys(world: World) -> set[tuple[str, str]]:
     shown = shopify_by_key(world)
     return {key for key, truth in world.expected_truth().items()
-            if shown[key] != max(0, int(truth["available"] or 0))}
+            if key in shown and shown[key] != max(0, int(truth["available"] or 0))}
 
 
 def test_same_seed_same_state_however_time_is_advanced() -> None:
@@ -90,14 +92,14 @@ def test_faults_are_recorded_as_ground_truth() -> None:
     w = World(5, START)
     faults = {(f.cause, f.system_id): f for f in w.ground_truth()}
     assert set(faults) == {("sync_stopped", "shopify"), ("oversell_risk", "shopify"),
-                           ("unmapped_sku", "erp"), ("unmapped_sku", "shopify"),
-                           ("unmapped_sku", "shipbob")}
+                           *(("unmapped_sku", system) for system in external_skus(UNMAPPED_SKU))}
     stopped = faults[("sync_stopped", "shopify")]
     assert (stopped.canonical_sku, stopped.canonical_location) == (None, "CICERO-3PL")
     oversell = faults[("oversell_risk", "shopify")]
     assert (oversell.canonical_sku, oversell.canonical_location) == ("SD-1007", "EAST-DC")
     assert faults[("unmapped_sku", "shipbob")].detail == {"external_sku": "889999"}
     assert faults[("unmapped_sku", "erp")].detail == {"external_sku": "SD-2001"}
+    assert faults[("unmapped_sku", "supplier")].detail == {"external_sku": "ACME-00900"}
     assert all(f.injected_at == START for f in faults.values())
     late = World(5, START, Scenario(sync_stopped_after_minutes=30, oversell_risk=False,
                                     unmapped_sku=False))
@@ -150,8 +152,9 @@ def test_stock_never_runs_out_in_two_hours() -> None:
 def test_vendor_shaped_rows() -> None:
     w = World(7, START)
     rows = w.erp_rows()
-    assert len(rows) == 2 * 31
-    assert [r["item"] for r in rows[:4]] == ["100", "100", "101", "101"]
+    assert len(rows) == len(ALL_LOCATIONS) * 31
+    n = len(ALL_LOCATIONS)
+    assert [r["item"] for r in rows[n - 1: n + 1]] == ["100", "101"]   # by item, location
     required = ["item", "itemid", "location", "location_name", "quantityonhand",
                 "quantityavailable", "quantitycommitted"]
     for row in rows:
@@ -160,7 +163,7 @@ def test_vendor_shaped_rows() -> None:
     assert any("quantityonorder" not in r for r in rows)
     assert any("quantityonorder" in r for r in rows)
     items = w.shopify_items()
-    assert {i["sku"] for i in items} == {s.sku for s in (*SKUS, UNMAPPED_SKU)}
+    assert {i["sku"] for i in items} == {s.sku for s in (*SKUS, UNMAPPED_SKU, BUNDLE)}
     level = w.shopify_levels()[0]
     assert set(level) == {"inventory_item_id", "location_id", "available", "updated_at"}
     assert level["updated_at"].tzinfo is not None

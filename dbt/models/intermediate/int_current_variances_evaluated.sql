@@ -1,3 +1,7 @@
+-- A table, not a view: fct_system_drift and fct_variance both read it every cycle, and
+-- as a view its history scans (drift runs, last changes) ran once per reader.
+{{ config(materialized='table') }}
+
 -- The current cycle's comparison per non-master system x key, with settledness:
 -- * drift_since: the earliest cycle of the current unbroken run of out-of-tolerance
 --   observations of this key in this system's successful snapshots (observations with no
@@ -28,6 +32,8 @@ system_status as (
     select * from {{ ref('int_system_status_evaluated') }}
 
 ),
+
+schedules as (select * from {{ ref('int_location_posting_schedules') }}),
 
 master_on_hand_changes as (
 
@@ -224,7 +230,10 @@ evaluated as (
             and {{ minutes_between('with_drift.drift_since', 'with_drift.cycle_at') }}
                 >= with_drift.freshness_target_minutes
             and {{ minutes_between('with_drift.last_master_change_at', 'with_drift.cycle_at') }}
-                >= with_drift.freshness_target_minutes,
+                >= with_drift.freshness_target_minutes
+            and (with_drift.is_listing or {{ posting_window_passed('with_drift.drift_since',
+                'with_drift.cycle_at', 'schedules.timezone', 'schedules.posting_time_local',
+                'with_drift.freshness_target_minutes') }}),
             false
         ) as is_settled,
         case
@@ -241,6 +250,7 @@ evaluated as (
         on with_drift.system_id = system_status.system_id
     left join system_status as master_status
         on with_drift.master_system_id = master_status.system_id
+    left join schedules on with_drift.canonical_location = schedules.canonical_location
     left join snapshots as master_snapshots
         on with_drift.master_system_id = master_snapshots.system_id
         and with_drift.cycle_at = master_snapshots.cycle_at

@@ -59,6 +59,8 @@ mapped as (
         positions.committed,
         positions.available,
         positions.incoming,
+        positions.reserved,
+        positions.safety_stock,
         positions.unit_cost,
         positions.source_updated_at,
         -- what this system's number means: a listed quantity or a physical count

@@ -1,5 +1,6 @@
 -- Every connector's rows in one canonical shape, one row per vendor record, tagged with
--- the (successful) snapshot they came from.
+-- the (successful) snapshot they came from. Buckets a vendor does not publish are null
+-- (never zero); the mapping per vendor is the table in extractors/README.md.
 with
 
 snapshots as (
@@ -26,6 +27,48 @@ shipbob as (
 
 ),
 
+shopify_gql as (
+
+    select * from {{ ref('stg_shopify__inventory_quantities') }}
+
+),
+
+amazon as (
+
+    select * from {{ ref('stg_amazon__fba_inventory') }}
+
+),
+
+square as (
+
+    select * from {{ ref('stg_square__inventory_counts') }}
+
+),
+
+edi846 as (
+
+    select * from {{ ref('stg_edi846__inventory') }}
+
+),
+
+csv_drop as (
+
+    select * from {{ ref('stg_csv__inventory') }}
+
+),
+
+wms as (
+
+    select * from {{ ref('stg_wms__inventory') }}
+
+),
+
+amazon_mfn as (
+
+    select * from {{ ref('stg_amazon__mfn_listings') }}
+
+),
+
 unioned as (
 
     select
@@ -36,6 +79,8 @@ unioned as (
         committed,
         available,
         incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
         unit_cost,
         cast(null as {{ dbt.type_timestamp() }}) as source_updated_at
     from netsuite
@@ -50,6 +95,8 @@ unioned as (
         cast(null as {{ dbt.type_int() }}) as committed,
         available,
         cast(null as {{ dbt.type_int() }}) as incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
         cast(null as {{ dbt.type_numeric() }}) as unit_cost,
         updated_at as source_updated_at
     from shopify
@@ -64,9 +111,123 @@ unioned as (
         committed,
         available,
         incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
         cast(null as {{ dbt.type_numeric() }}) as unit_cost,
         cast(null as {{ dbt.type_timestamp() }}) as source_updated_at
     from shipbob
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        incoming,
+        reserved,
+        safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from shopify_gql
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        incoming,
+        reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from amazon
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from square
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        cast(null as {{ dbt.type_int() }}) as incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        cast(null as {{ dbt.type_timestamp() }}) as source_updated_at
+    from edi846
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from csv_drop
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        on_hand,
+        committed,
+        available,
+        incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from wms
+
+    union all
+
+    select
+        snapshot_id,
+        external_sku,
+        external_location,
+        cast(null as {{ dbt.type_int() }}) as on_hand,
+        cast(null as {{ dbt.type_int() }}) as committed,
+        available,
+        cast(null as {{ dbt.type_int() }}) as incoming,
+        cast(null as {{ dbt.type_int() }}) as reserved,
+        cast(null as {{ dbt.type_int() }}) as safety_stock,
+        cast(null as {{ dbt.type_numeric() }}) as unit_cost,
+        updated_at as source_updated_at
+    from amazon_mfn
 
 ),
 
@@ -83,6 +244,8 @@ final as (
         unioned.committed,
         unioned.available,
         unioned.incoming,
+        unioned.reserved,
+        unioned.safety_stock,
         unioned.unit_cost,
         unioned.source_updated_at
 

@@ -10,8 +10,15 @@
 -- sync drives it towards 1 within a cycle or two; a healthy channel keeps it near 0. (A share
 -- of all keys would take hours to cross a threshold on a large catalog.)
 -- sync_stop_forming: the share is over the threshold and 2 or more, but fewer than
--- sync_stopped_min_keys,
--- keys drift yet; fct_variance holds those keys' alerts (up to four targets) instead of paging per key.
+-- sync_stopped_min_keys, keys drift yet.
+-- key_alert_hold_minutes: how long fct_variance holds this location's per-key drift alerts
+-- (null: not held) because an incident may be forming: while 2 or more keys drift with
+-- little sign of a working sync, or one key drifts with none (keys_recently_synced = 0:
+-- the first key of a stopped sync looks exactly like that, e.g. a push that died just
+-- before monitoring started). Four targets when some key synced; else the look-back
+-- window, as only a key that syncs (then the drifting key is a key problem) or more
+-- drifting keys (then it is an incident) can settle the question. A lone drifting key
+-- where other keys do follow the master is a key problem and is not held.
 with
 
 current_variances as (
@@ -113,13 +120,25 @@ final as (
             false
         ) as sync_stopped,
         coalesce(
-            -- one drifting key alone is a key problem, alerted at once; two or more with no
-            -- sign of a working sync may be the start of an incident
             per_location.keys_settled_drift >= 2
             and per_location.keys_settled_drift < systems.sync_stopped_min_keys
             and shares.drift_share >= systems.sync_stopped_share,
             false
         ) as sync_stop_forming,
+        case
+            when per_location.keys_settled_drift < systems.sync_stopped_min_keys
+                and shares.drift_share >= systems.sync_stopped_share
+                and (
+                    per_location.keys_settled_drift >= 2
+                    or per_location.keys_recently_synced = 0
+                )
+                then
+                    case
+                        when per_location.keys_recently_synced = 0
+                            then {{ sync_activity_window_minutes('systems.freshness_target_minutes') }}
+                        else 4 * systems.freshness_target_minutes
+                    end
+        end as key_alert_hold_minutes,
         systems.sync_stopped_min_keys,
         systems.sync_stopped_share,
         {{ cycle_at() }} as cycle_at,

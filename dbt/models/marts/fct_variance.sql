@@ -22,12 +22,20 @@ suppressed as (
         coalesce(
             current_variances.base_suppression_reason,
             case when system_drift.sync_stopped then 'sync_stopped' end,
-            -- an incident may be forming: hold per-key alerts up to four target periods
+            -- an incident may be forming: hold per-key alerts while it may still form
+            -- (fct_system_drift.key_alert_hold_minutes), except a listing about to oversell
+            -- its last units (severity 'critical' below): that is paged at once
             case
-                when system_drift.sync_stop_forming
+                when system_drift.key_alert_hold_minutes is not null
                     and current_variances.is_settled
                     and {{ minutes_between('current_variances.drift_since', cycle_at()) }}
-                        < 4 * current_variances.freshness_target_minutes
+                        < system_drift.key_alert_hold_minutes
+                    and not coalesce(
+                        current_variances.is_listing
+                        and current_variances.direction = 'overstated'
+                        and current_variances.expected_qty <= 5,
+                        false
+                    )
                     then 'sync_stop_forming'
             end
         ) as suppression_reason
