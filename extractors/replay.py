@@ -12,8 +12,9 @@ Re-landing replaces the snapshot's rows in place (same snapshot id, one transact
 an incremental snapshot is re-merged onto its base) and stamps
 `raw.snapshot_modes.replayed_at`. `check=True` only compares. Failed snapshots are not
 replayed: they have no rows to re-land, and their cause is already stored.
-File connectors (EDI 846, CSV drop) keep the files themselves in `processed/`; they are
-re-read by moving a file back, not by replay. SQL WMS pages store the rows they read.
+File connectors (EDI 846, CSV drop) store every file they read as a payload: replay writes
+those bytes into a scratch drop folder under their original names and runs the connector on
+it (the live drop folder is never touched). SQL WMS pages store the rows they read.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -39,7 +42,7 @@ from stockdrift.config import SystemConfig
 
 PLACEHOLDER = "stockdrift-replay"
 TOKEN_PATHS = ("/auth/o2/token", "/oauth2/token")
-NOT_REPLAYABLE = frozenset({"edi846", "csv_drop"})
+FILE_CONNECTORS = frozenset({"edi846", "csv_drop"})
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
@@ -112,9 +115,6 @@ def replay_snapshot(con: duckdb.DuckDBPyConnection, systems: Mapping[str, System
     if status != "succeeded":
         raise ReplayError(f"snapshot {snapshot_id} {status} ({cause}); only succeeded "
                           "snapshots have rows to re-land")
-    if connector_name in NOT_REPLAYABLE:
-        raise ReplayError(f"snapshot {snapshot_id}: {connector_name} is a file feed; move the "
-                          "file from processed/ back into the drop folder to re-read it")
     system = systems.get(system_id)
     if system is None:
         raise ReplayError(f"snapshot {snapshot_id}: system {system_id} is not in the config")
@@ -125,8 +125,9 @@ def replay_snapshot(con: duckdb.DuckDBPyConnection, systems: Mapping[str, System
                        "where snapshot_id = ?", [snapshot_id]).fetchone()
     plan = Plan("full") if mode is None or mode[0] != "incremental" else Plan(
         "incremental", since=parse_utc(mode[2]), base_snapshot_id=mode[1])
-    connector = _connector(con, system, snapshot_id, plan)
-    rows = [row for page in connector.pages() for row in page.rows]
+    with tempfile.TemporaryDirectory(prefix="stockdrift-replay-") as scratch:
+        connector = _connector(con, system, snapshot_id, plan, Path(scratch))
+        rows = [row for page in connector.pages() for row in page.rows]
     table, cols = f"raw.{connector.raw_table}", connector.columns
     same = _same(con, table, cols, snapshot_id, rows, plan)
     if check:
@@ -170,8 +171,15 @@ def snapshots_in_range(con: duckdb.DuckDBPyConnection, system_id: str,
 
 
 def _connector(con: duckdb.DuckDBPyConnection, system: SystemConfig, snapshot_id: str,
-               plan: Plan) -> Connector:
+               plan: Plan, scratch: Path) -> Connector:
     replay_system = _ReplaySystem.model_validate(system.model_dump())
+    if system.connector in FILE_CONNECTORS:
+        files = list(_stored(con, snapshot_id))
+        if not files:
+            raise ReplayError(f"snapshot {snapshot_id}: no stored file to re-read")
+        for stored in files:  # the files as read, under their own names
+            (scratch / PurePosixPath(stored.path).name).write_bytes(stored.body)
+        return build_connector(replay_system.model_copy(update={"base_url": scratch.as_uri()}))
     if system.connector == "sql_wms":
         return _SqlPages(build_connector(replay_system), con, snapshot_id)
     transport = ReplayTransport(snapshot_id, list(_stored(con, snapshot_id)))

@@ -118,6 +118,7 @@ def _apply(world: World, inj: Injection, m: int) -> dict[str, object]:
         # a wholesale order awaiting pickup and a stock adjustment: the next push moves the
         # channel, but to the new on-hand (+10) instead of the new available (+4)
         erp.committed += HELD_ORDER_UNITS
+        _holder_allocates(world, key, HELD_ORDER_UNITS)   # the order waits at the warehouse
         world.adjust_physical(inj.location, inj.sku, delta=10)   # the WMS counts it too
         world._push_on_hand.add(key)
         world._erp_changed(inj.location, inj.sku, m)
@@ -135,13 +136,23 @@ def _apply(world: World, inj: Injection, m: int) -> dict[str, object]:
         world._unlisted.add(key)
         return {"master_available": erp.available}
     if inj.kind == "negative_available":
-        erp.committed = erp.on_hand + 4            # an order entered beyond stock
+        ordered = erp.on_hand + 4 - erp.committed   # an order entered beyond stock
+        erp.committed += ordered
+        _holder_allocates(world, key, ordered)    # released to the warehouse as entered
         world._erp_changed(inj.location, inj.sku, m)
         return {"master_available": erp.available}
     # low_stock_oversell: a cycle count finds 3 left; the listing is no longer updated
     world.adjust_physical(inj.location, inj.sku, count=LOW_STOCK_COUNT)  # ERP and warehouse
     world._stuck.add(key)
     return {"shopify_available": shop.available, "master_available": erp.available}
+
+
+def _holder_allocates(world: World, key: tuple[str, str], units: int) -> None:
+    """The physical holder allocates an order the ERP committed, so the order explains the
+    ERP's committed units (only the semantic injections leave a reservation unexplained)."""
+    if key in world._hold:
+        world._hold[key].committed += units
+        world._hold[key].changed = world._minute
 
 
 # ---- semantic injections (docs/SEMANTICS.md) ------------------------------------------------

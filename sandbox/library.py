@@ -13,7 +13,8 @@ CYCLE_MINUTES = 5
 def library_scenario(hours: float) -> Scenario:
     """Every injectable fault once, on distinct keys, spread over the run; plus odd SKU ids,
     partial shipments, two extraction outages and the semantic normal flows (bundles,
-    returns, lots, FBA transfers, WEST-DC opening at 15% of the run). No sync stop, so both
+    returns, lots, FBA transfers, WEST-DC opening at 15% of the run, the store's sales posting
+    in its nightly 02:00 batch). No sync stop, so both
     Shopify locations are live for the two-location oversell."""
     span = int(hours * 60)
 
@@ -47,4 +48,5 @@ def library_scenario(hours: float) -> Scenario:
         Outage("shipbob", "stale", at(0.65), at(0.65) + 8 * CYCLE_MINUTES),
     )
     return Scenario.clean(injections=injections, outages=outages, odd_ids=True,
-                          partial_shipment_share=0.3, warehouse_opens_minute=at(0.15))
+                          partial_shipment_share=0.3, warehouse_opens_minute=at(0.15),
+                          pos_posting="nightly")

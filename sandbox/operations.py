@@ -15,7 +15,8 @@ the master and settles: none of them may raise an exception on its own.
   consumed first-in first-out. The holder and the ERP derive their split from their own
   on-hand with the same rule, so they agree whenever the totals agree.
 - POS nightly batch (`Scenario.pos_posting = "nightly"`): Square sales post to the ERP at
-  STORE_POSTING_LOCAL store time (seed location_policies.posting_time_local), DST-aware.
+  STORE_POSTING_LOCAL store time (seed location_policies.posting_time_local), DST-aware;
+  the store then sells in its opening hours (STORE_HOURS) only, so no sale races the batch.
 - FBA transfer: the WMS ships EAST-DC stock to Amazon (Amazon inbound rises now); the ERP
   posts the transfer 2-4 min later (EAST-DC on hand drops, FBA on order rises); Amazon
   receives it later through the normal inbound flow.
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sandbox.catalog import BUNDLE_COMPONENTS, LOT_SKUS, Location
 
 STORE_POSTING_LOCAL = time(2, 0)    # dbt/seeds/location_policies.csv SOHO-STORE
+STORE_HOURS = range(10, 21)          # local opening hours of a nightly-posting store
 OPENING_LOCATION = "WEST-DC"
 FBA_SOURCE = "EAST-DC"
 DATED_LOT_SKUS = frozenset({"SD-1012"})   # dbt/seeds/sku_lot_policies.csv

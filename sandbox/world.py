@@ -37,6 +37,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox import channels, injections, operations, shopify_catalog
 from sandbox.catalog import (
@@ -133,6 +134,10 @@ class World:
         self._lot_skew: dict[Key, int] = {}   # units the ERP booked against the wrong lot
         self._pos_unposted: dict[str, int] = {}   # store sales awaiting the nightly batch
         self._next_pos_batch = 0
+        self._store_tz = ZoneInfo(self._loc[STORE].timezone)
+        if self.scenario.pos_posting not in ("immediate", "nightly"):
+            raise ValueError(f"Scenario.pos_posting: {self.scenario.pos_posting!r}; "
+                             "use 'immediate' or 'nightly'")
         opens = self.scenario.warehouse_opens_minute
         self._closed: set[str] = {OPENING_LOCATION} if opens is not None and opens > 0 else set()
         for inj in self._pending:
@@ -290,7 +295,7 @@ class World:
             if self._can_sell((FBA, sku), q, m, channel="amazon"):
                 self._amazon_order(sku, q, m)
         for sku, q in self._draw(sc.pos_sales_per_sku_hour):
-            if self._can_sell((STORE, sku), q, m, channel="square"):
+            if self._can_sell((STORE, sku), q, m, channel="square") and self._store_open(m):
                 self._pos_sale(sku, q, m)
         for _ in range(self._poisson(sc.receipts_per_hour / 60)):
             self._receipt(m)
@@ -315,7 +320,10 @@ class World:
             if loc in self._closed:
                 continue
             for _ in range(self._poisson(sc.returns_per_hour / 60)):
-                self._new_return(loc, self._rng.choice(self.skus).sku, m)
+                # not for keys an injection froze: their returns would wait past the window
+                frozen = self._quiet | self._stuck
+                open_keys = [s.sku for s in self.skus if (loc, s.sku) not in frozen]
+                self._new_return(loc, self._rng.choice(open_keys), m)
                 self._schedule(m + self._rng.randint(30, 180),
                                ("return_inspect", loc, self._returns[-1].return_id, 0))
         for _ in range(self._poisson(sc.fba_transfers_per_hour / 60)):
@@ -325,6 +333,13 @@ class World:
                 self._erp[(STORE, sold)].on_hand -= q
             self._pos_unposted.clear()
             self._next_pos_batch = self._batch_minute(m)
+
+    def _store_open(self, m: int) -> bool:
+        """A store posting nightly sells in its opening hours only (none near the batch);
+        with immediate posting the store sells around the clock, as before."""
+        if self.scenario.pos_posting != "nightly":
+            return True
+        return self._at(m).astimezone(self._store_tz).hour in operations.STORE_HOURS
 
     def _batch_minute(self, m: int) -> int:
         batch = operations.next_batch(self._at(m), self._loc[STORE].timezone)
@@ -537,6 +552,8 @@ class World:
             bal = self._erp[key]
             bal.on_hand -= q
             bal.committed -= q
+            if key in self._push_on_hand:   # its push sends on-hand, which just moved
+                self._schedule(m + 2, ("push", loc, sku, 0))   # fixed delay: same RNG stream
         elif kind == "erp_receipt":
             bal = self._erp[key]
             bal.on_hand += q

@@ -57,20 +57,20 @@ def test_proposed_seeds_are_checked_before_they_land(
         current.replace("shopify,SD-1003,SD-1003\n", "")  # stock on Shopify loses its mapping
         + "shopify,SD-1001,SD-1009\n"  # one external SKU, two canonical SKUs
         + "erp,SD-1004,SD-1004\n"  # duplicate of an existing row
-        + "amazon,B00X,SD-1001\n",  # a system config does not define
+        + "walmart,B00X,SD-1001\n",  # a system config does not define
         encoding="utf-8",
     )
     loc = tmp_path / "loc.csv"
     loc.write_text((seed_repo.seeds / "location_map.csv").read_text(encoding="utf-8")
-                   + f"shopify,{UNMAPPED_LOCATION},WEST-DC\n", encoding="utf-8")
+                   + f"shopify,{UNMAPPED_LOCATION},NORTH-DC\n", encoding="utf-8")
     assert seed_name_for(sku) == "sku_map" and seed_name_for(loc) == "location_map"
     result = _check(report_warehouse, seed_repo.seeds, {"sku_map": sku, "location_map": loc})
     found = _found(result)
     assert ("would_orphan_stock", "shopify", "SD-1003") in found
     assert ("ambiguous_sku", "shopify", "SD-1001") in found
     assert ("duplicate_row", "erp", "erp,SD-1004,SD-1004") in found
-    assert ("unknown_system", "amazon", "amazon") in found
-    assert ("location_without_timezone", "", "WEST-DC") in found
+    assert ("unknown_system", "walmart", "walmart") in found
+    assert ("location_without_timezone", "", "NORTH-DC") in found
     # The newly mapped location is no longer reported as unmapped.
     assert ("unmapped_location", "shopify", UNMAPPED_LOCATION) not in found
     orphan = next(p for p in result.problems if p.kind == "would_orphan_stock")

@@ -15,6 +15,7 @@ from extract_vendors import Sleeps
 
 from extractors.landing import land_snapshot
 from extractors.registry import build_connector
+from sandbox.catalog import mfn_seller_sku
 from sandbox.serve import SANDBOX_TOKENS, FaultMode, SandboxServers
 from sandbox.servers.amazon import CLIENT_ID, SELLER_ID, TokenBucket, fba_summaries
 from sandbox.servers.shopify_graphql import CostBucket
@@ -144,7 +145,8 @@ def test_rows_match_the_world(con: duckdb.DuckDBPyConnection, servers: SandboxSe
     if callable(getattr(world, "amazon_mfn_quantities", None)):
         assert mfn == dict(world.amazon_mfn_quantities())
     else:  # derived from the ERP's EAST-DC available
-        assert mfn == {sku: max(v["available"] or 0, 0) for sku, v in truth.items()}
+        assert mfn == {mfn_seller_sku(r["itemid"]): max(int(r["quantityavailable"]), 0)
+                       for r in world.erp_rows() if r["location"] == "1"}
     result, _ = land(con, system(servers, "square"))
     in_stock = con.execute("select count(*), count(distinct catalog_object_id) from "
                            "raw.square_inventory_counts where snapshot_id = ? and "

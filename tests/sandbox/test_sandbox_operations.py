@@ -178,8 +178,10 @@ def test_store_sales_post_in_the_nightly_batch() -> None:
     assert waiting > 50 and set(unexplained().values()) == {0}
     w.advance_to(START + timedelta(hours=17))                   # 02:00 EST = 07:00 UTC
     assert w._pos_unposted == {} and set(unexplained().values()) == {0}
-    w.advance_to(START + timedelta(hours=20))
-    assert 0 < sum(w._pos_unposted.values()) < waiting          # the next day's sales wait
+    w.advance_to(START + timedelta(hours=20))                   # 05:00: the store is closed
+    assert w._pos_unposted == {}
+    w.advance_to(START + timedelta(hours=26))                   # 11:00: open, sales wait
+    assert 0 < sum(w._pos_unposted.values()) < waiting
 
 
 def test_batch_time_is_local_wall_clock_across_dst() -> None:
@@ -269,3 +271,22 @@ def test_bundle_oversell_leaves_the_kit_listed_above_buildable() -> None:
         Injection("bundle_oversell", BUNDLE.sku, "EAST-DC", 20),)))
     w.advance_to(START + timedelta(hours=2))
     assert kit_listed(w)["EAST-DC"] > buildable(w, "EAST-DC")
+
+
+def test_library_leaves_lasting_semantic_differences_only_where_injected() -> None:
+    """The other library faults (a held order, an order beyond stock, ...) keep the holder's
+    allocation in step with the ERP, so only the semantic injections persist."""
+    from sandbox.library import library_scenario
+
+    w = World(7, START, library_scenario(2))
+    lasting: set[tuple[str, ...]] = set()
+    previous: set[tuple[str, ...]] = set()
+    for _ in range(24):
+        w.advance_to(w.now + CYCLE)
+        current = semantic_differences(w)
+        lasting |= previous & current
+        previous = current
+    assert lasting == {("bundle", "EAST-DC"), ("incoming", "CICERO-3PL", "SD-1017"),
+                       ("lots", "CICERO-3PL", "SD-1011"),
+                       ("unreleased", "CICERO-3PL", "SD-1014"),
+                       ("unreleased", "EAST-DC", "SD-1015")}

@@ -5,7 +5,13 @@
 -- The current cycle's comparison per non-master system x key, with settledness:
 -- * drift_since: the earliest cycle of the current unbroken run of out-of-tolerance
 --   observations of this key in this system's successful snapshots (observations with no
---   master to compare against neither extend nor break a run);
+--   master to compare against neither extend nor break a run). A run crosses a cycle the
+--   master was observed in but this system was not (failed or not extracted) only if it
+--   had already lasted the freshness target before it: what the key did during the outage
+--   is unknown, so an in-flight difference before it and another after it are two
+--   observations, not an old drift (a ShipBob shipment on each side would otherwise be
+--   settled at once), while a settled drift stays settled (no resolve and reopen). Only the
+--   latest such cycle is checked;
 -- * is_settled: out of tolerance, and both the drift and the master's last change for the
 --   key are at least the system's freshness target old. Anything younger is in flight.
 -- * base_suppression_reason: why the row must not raise a per-key exception (extraction
@@ -90,15 +96,62 @@ last_within_tolerance as (
 
 ),
 
+observation_gaps as (
+
+    -- per system x master: the latest cycle (up to the current row's snapshot) with a master
+    -- snapshot but none of the system's; a drift run cannot reach back across it
+    select
+        system_masters.system_id,
+        system_masters.master_system_id,
+        max(master_snapshots.cycle_at) as last_missed_cycle_at
+
+    from (
+        select distinct system_id, master_system_id, cycle_at from current_rows
+    ) as system_masters
+    inner join snapshots as master_snapshots
+        on system_masters.master_system_id = master_snapshots.system_id
+        and master_snapshots.cycle_at < system_masters.cycle_at
+    left join snapshots as system_snapshots
+        on system_masters.system_id = system_snapshots.system_id
+        and master_snapshots.cycle_at = system_snapshots.cycle_at
+    where system_snapshots.snapshot_id is null
+    group by
+        system_masters.system_id,
+        system_masters.master_system_id
+
+),
+
 drift_runs as (
 
     select
         last_within_tolerance.system_id,
         last_within_tolerance.canonical_sku,
         last_within_tolerance.canonical_location,
-        min(variance_history.cycle_at) as drift_since
+        min(variance_history.cycle_at) as run_since,
+        -- the run as observed since the system's latest missed cycle, and its last
+        -- observation before that cycle
+        min(
+            case
+                when observation_gaps.last_missed_cycle_at is null
+                    or variance_history.cycle_at > observation_gaps.last_missed_cycle_at
+                    then variance_history.cycle_at
+            end
+        ) as run_since_last_gap,
+        max(
+            case
+                when variance_history.cycle_at < observation_gaps.last_missed_cycle_at
+                    then variance_history.cycle_at
+            end
+        ) as run_last_before_gap
 
     from last_within_tolerance
+    inner join current_rows
+        on last_within_tolerance.system_id = current_rows.system_id
+        and last_within_tolerance.canonical_sku = current_rows.canonical_sku
+        and last_within_tolerance.canonical_location = current_rows.canonical_location
+    left join observation_gaps
+        on current_rows.system_id = observation_gaps.system_id
+        and current_rows.master_system_id = observation_gaps.master_system_id
     inner join variance_history
         on last_within_tolerance.system_id = variance_history.system_id
         and last_within_tolerance.canonical_sku = variance_history.canonical_sku
@@ -201,8 +254,14 @@ with_drift as (
         last_observed_changes.last_observed_change_units,
         last_on_hand_changes.last_on_hand_change_at,
         last_on_hand_changes.last_on_hand_change_units,
-        case when current_rows.within_tolerance = false then drift_runs.drift_since end
-            as drift_since
+        case
+            when current_rows.within_tolerance is distinct from false then null
+            when drift_runs.run_last_before_gap is null
+                or {{ minutes_between('drift_runs.run_since', 'drift_runs.run_last_before_gap') }}
+                    >= current_rows.freshness_target_minutes
+                then drift_runs.run_since
+            else drift_runs.run_since_last_gap
+        end as drift_since
 
     from current_rows
     left join last_observed_changes

@@ -224,8 +224,10 @@ evaluated as (
         *,
         coalesce(
             is_unexplained
-            and {{ minutes_between('drift_since', cycle_at()) }} >= settle_after_minutes
-            and {{ posting_window_passed('drift_since', cycle_at(), 'timezone',
+            -- aged to the row's own snapshot cycle, not to now: a holder that missed this
+            -- cycle's extraction has not shown the difference for any longer
+            and {{ minutes_between('drift_since', 'cycle_at') }} >= settle_after_minutes
+            and {{ posting_window_passed('drift_since', 'cycle_at', 'timezone',
                                          'posting_time_local',
                                          'master_freshness_target_minutes') }},
             false
