@@ -32,13 +32,16 @@ def make_client(
     base_url: str, timeout: float, headers: dict[str, str] | None = None
 ) -> httpx.Client:
     """Redirects are not followed: a redirect could carry vendor auth headers to another host."""
-    return httpx.Client(
-        base_url=base_url,
-        verify=_tls(),
-        timeout=httpx.Timeout(timeout),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-        follow_redirects=False,
-    )
+    return httpx.Client(**_client_options(base_url, timeout, headers))
+
+
+def _client_options(base_url: str, timeout: float,
+                    headers: dict[str, str] | None) -> dict[str, Any]:
+    """What the sync and the async client share: TLS, timeout, headers, no redirects."""
+    return {"base_url": base_url, "verify": _tls(), "timeout": httpx.Timeout(timeout),
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json",
+                        **(headers or {})},
+            "follow_redirects": False}
 
 
 def same_origin(base_url: str | httpx.URL, link: str) -> httpx.URL:
@@ -359,10 +362,4 @@ def make_async_client(
     base_url: str, timeout: float, headers: dict[str, str] | None = None
 ) -> httpx.AsyncClient:
     """The concurrent path's client: same headers, timeout and no-redirect rule."""
-    return httpx.AsyncClient(
-        base_url=base_url,
-        verify=_tls(),
-        timeout=httpx.Timeout(timeout),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-        follow_redirects=False,
-    )
+    return httpx.AsyncClient(**_client_options(base_url, timeout, headers))
