@@ -73,8 +73,11 @@ class CompiledProject:
             self.steps.append((node["config"]["materialized"], node["relation_name"],
                                node["compiled_code"]))
         self.seconds: dict[str, float] = {}      # per relation, summed over cycles
+        self.per_cycle: list[dict[str, float]] = []   # per relation, each replayed cycle
 
     def run(self, con: Any, cycle_at: str) -> None:
+        this_cycle: dict[str, float] = {}
+        self.per_cycle.append(this_cycle)
         for materialized, relation, code in self.steps:
             started = time.perf_counter()
             sql = code.replace(f"'{PLACEHOLDER}'", f"'{cycle_at}'")
@@ -84,4 +87,5 @@ class CompiledProject:
                 kind = "view" if materialized == "view" else "table"
                 con.execute(f"create or replace {kind} {relation} as ({sql})")
             name = relation.rsplit(".", 1)[-1].strip('"')
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+            this_cycle[name] = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + this_cycle[name]

@@ -214,6 +214,7 @@ def run_world(seed: int, hours: float, work: Path, replay: bool = True) -> RunRe
     cycles = int(hours * 60 // CYCLE_MINUTES)
     started = time.perf_counter()
     with SandboxServers(world, clock) as servers:
+        servers.rate_limits_on_world_time()    # 5 simulated minutes pass between cycles
         cfg = load_config(write_config(out, {**servers.base_urls, **feed_urls(feeds)}))
         system_ids = [s.id for s in cfg.systems]
         os.environ.update(sandbox_env(system_ids))

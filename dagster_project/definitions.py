@@ -16,7 +16,12 @@ from dagster_project.defs.evaluate import build_queue_asset
 from dagster_project.defs.extract import build_extract_assets, build_landed_asset
 from dagster_project.defs.reporting import drift_report
 from dagster_project.defs.schedules import all_systems_job, build_schedules
-from dagster_project.defs.transform import build_dbt_assets, dbt_resource
+from dagster_project.defs.transform import (
+    build_dbt_assets,
+    dbt_data_tests_job,
+    dbt_data_tests_schedule,
+    dbt_resource,
+)
 from dagster_project.resources import StockdriftResource
 from stockdrift.config import load_config
 
@@ -38,8 +43,8 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
             slack_alerts,
             drift_report,
         ],
-        jobs=[all_systems_job(), *jobs],
-        schedules=schedules,
+        jobs=[all_systems_job(), *jobs, dbt_data_tests_job],
+        schedules=[*schedules, dbt_data_tests_schedule],
         resources={
             "stockdrift": StockdriftResource(
                 config_path=path,

@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -98,6 +99,24 @@ class SandboxServers:
         # one SP-API host serves FBA summaries and merchant-fulfilled listings
         self.base_urls["amazon_mfn"] = self.base_urls["amazon"]
         return self
+
+    def rate_limits_on_world_time(self) -> None:
+        """Vendor rate limits refill on real time. A run that compresses 5-minute cycles into
+        about a second of wall time (the benchmark) would keep every bucket full and sleep
+        on it, so refill them on the world's clock instead, plus wall time within a cycle
+        (while the world's clock stands still)."""
+        clock = self.clock
+
+        def world_seconds() -> float:
+            return clock.now().timestamp() + time.monotonic()
+
+        for app in self.apps.values():
+            for limiter in list(vars(app).values()):
+                if callable(getattr(limiter, "_now", None)):   # a bucket's time source
+                    limiter._now = world_seconds
+                    reset = getattr(limiter, "_at", None)
+                    if isinstance(reset, float):
+                        limiter._at = world_seconds()
 
     def stop(self) -> None:
         stoppers = [threading.Thread(target=s.shutdown) for s in self._servers.values()]

@@ -325,6 +325,12 @@ create table if not exists ops.extract_cursors (
     full_refresh_requested boolean not null default false,  -- `stockdrift cursors reset`
     updated_at timestamp not null
 );
+-- The seed files (mappings, policies) last loaded by a per-cycle `dbt build`: a cycle
+-- rebuilds seeds only when their files changed (dagster_project/defs/transform.py).
+create table if not exists ops.dbt_seed_loads (
+    fingerprint varchar primary key,    -- sha256 over dbt/seeds/* (names and bytes)
+    loaded_at timestamp not null
+);
 create table if not exists ops.alert_outbox (
     alert_id varchar primary key,       -- deterministic: kind + group + cycle
     created_at timestamp not null,

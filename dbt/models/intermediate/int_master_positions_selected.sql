@@ -1,10 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- The master's book per cycle: for every cycle, the successful snapshot of the system that
--- masters each location, one row per canonical SKU x location.
+-- masters each location, one row per canonical SKU x location. Incremental by snapshot
+-- (a snapshot's rows never change): its readers join it to one cycle at a time, and as a
+-- view it re-aggregated the master's whole history for each of them, every cycle.
 with
 
 positions as (
 
     select * from {{ ref('int_positions_mapped') }}
+    {% if is_incremental() %}
+    where snapshot_id not in (select distinct master_snapshot_id from {{ this }})
+    {% endif %}
 
 ),
 

@@ -1,10 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- Positions translated to canonical SKU x location through the mapping seeds. Left joins:
 -- an unmapped SKU or location keeps its row, flagged, so it is reported, never dropped.
+-- Incremental by snapshot, like the variance history: a snapshot is mapped with the
+-- mappings of the cycle it lands in (a mapping added later maps the next snapshots; run
+-- `dbt build --full-refresh -s int_positions_mapped+` to remap history). Every model
+-- downstream reads this one table instead of binding the union of ten staging views.
 with
 
 positions as (
 
     select * from {{ ref('int_positions_unioned') }}
+    {% if is_incremental() %}
+    where snapshot_id not in (select distinct snapshot_id from {{ this }})
+    {% endif %}
 
 ),
 

@@ -5,9 +5,30 @@
 -- `is_superseded`; one still waiting is `is_open`.
 with
 
+master_change_sequence as (
+
+    select
+        master_change_id,
+        canonical_sku,
+        canonical_location,
+        value_kind,
+        master_system_id,
+        changed_at,
+        previous_value,
+        new_value,
+        is_initial,
+        lead(changed_at) over (
+            partition by canonical_sku, canonical_location, value_kind
+            order by changed_at
+        ) as next_changed_at
+
+    from {{ ref('int_master_changes_detected') }}
+
+),
+
 master_changes as (
 
-    select * from {{ ref('int_master_changes_detected') }}
+    select * from master_change_sequence
     where not is_initial
         and changed_at <= {{ cycle_at() }}
 
