@@ -16,10 +16,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC
 from pathlib import Path
 
 from bench.detect_runs import CYCLE_MINUTES, RunResult, run_world
-from bench.detect_score import Tally, matches, score
+from bench.detect_score import Tally, evident_at, matches, score
 
 TARGETS = {"recall": 0.99, "precision": 0.98, "cause_accuracy": 0.95}
 
@@ -77,6 +78,14 @@ def details(r: RunResult) -> list[str]:
             got = hits[0]["cause"] if hits else "nothing"
             out.append(f"missed {f.cause} {f.system_id} {f.canonical_sku} "
                        f"{f.canonical_location} @ {f.injected_at:%H:%M}: raised {got}")
+            continue
+        shown = evident_at(f).astimezone(UTC).replace(tzinfo=None)
+        minutes = (hits[0]["first_seen_at"] - shown).total_seconds() / 60
+        limit = r.targets.get(f.system_id, 0) + CYCLE_MINUTES
+        if minutes > limit:
+            out.append(f"late {f.cause} {f.system_id} {f.canonical_sku} {f.canonical_location}"
+                       f": injected {f.injected_at:%m-%d %H:%M}, evident {shown:%H:%M}, "
+                       f"found {hits[0]['first_seen_at']:%H:%M} ({minutes:.0f} min > {limit})")
     for a in r.alarms:
         if not any(matches(f, a) for f in r.faults):
             out.append(f"false alarm {a['cause']} {a['system_id']} {a['canonical_sku']} "

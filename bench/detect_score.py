@@ -51,6 +51,11 @@ def _naive_utc(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
+def evident_at(fault: Fault) -> datetime:
+    shown = (fault.detail or {}).get("evident_at")
+    return shown if isinstance(shown, datetime) else fault.injected_at
+
+
 def matches(fault: Fault, alarm: dict[str, Any]) -> bool:
     """Same system and the same key: a system-level fault (no SKU) matches only system- or
     location-level alarms, so a flood of per-key alarms for a stopped sync is not credited."""
@@ -69,7 +74,9 @@ def score(faults: list[Fault], alarms: list[dict[str, Any]], cause_key: str | No
 
     An alarm is true when it matches an injected fault on the same system and key; a fault
     is detected when any alarm matches it, with the right cause when the earliest matching
-    alarm carries the fault's cause. Time to detect: that alarm's first_seen - injected_at.
+    alarm carries the fault's cause. Time to detect: that alarm's first_seen minus when the
+    fault first showed in a number (`evident_at`: a stopped sync is invisible until a change
+    it should have carried) or, for faults that change a number when injected, injected_at.
     `cause_key=None` scores a cause-less detector (cause accuracy 0 by construction).
     """
     tallies: dict[str, Tally] = defaultdict(Tally)
@@ -83,7 +90,7 @@ def score(faults: list[Fault], alarms: list[dict[str, Any]], cause_key: str | No
         first = hits[0]
         if cause_key is None or first[cause_key] == fault.cause:
             t.right_cause += cause_key is not None
-            delay = first["first_seen_at"] - _naive_utc(fault.injected_at)
+            delay = first["first_seen_at"] - _naive_utc(evident_at(fault))
             minutes = max(0.0, delay.total_seconds() / 60)
             t.ttd.append(minutes)
             limit = (ttd_limits or {}).get(fault.system_id)

@@ -604,12 +604,14 @@ class World:
 
     def _push(self, loc: str, sku: str, m: int) -> None:
         key = (loc, sku)
-        if self._push_blocked(loc, key, m):
-            return
         bal = self._erp[key]
         value = max(0, (bal.on_hand if key in self._push_on_hand else bal.available)
                     - CHANNEL_BUFFER)
         level = self._shop[key]
+        if self._push_blocked(loc, key, m):
+            if level.available != value:
+                self._note_evident("sync_stopped", loc, m)
+            return
         if level.available != value:        # an unchanged push leaves updated_at alone
             level.available = value
             level.updated_at = self._at(m)
@@ -792,6 +794,14 @@ class World:
         m = self._minute
         return next((o.kind for o in self.scenario.outages
                      if o.system_id == system_id and o.from_minute <= m < o.to_minute), None)
+
+    def _note_evident(self, cause: str, loc: str, m: int) -> None:
+        """The first moment a system-level fault shows in a number (a stopped sync is
+        invisible until a change it should have carried): time to detect starts there."""
+        for fault in self._faults:
+            if (fault.cause == cause and fault.canonical_location == loc
+                    and "evident_at" not in fault.detail and self._at(m) >= fault.injected_at):
+                fault.detail["evident_at"] = self._at(m)
 
     def ground_truth(self) -> list[Fault]:
         """Faults injected so far (injected_at <= now)."""

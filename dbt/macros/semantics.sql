@@ -55,3 +55,69 @@
 {% macro receives_our_purchase_orders(role) -%}
     {{ role }} in ('3pl', 'wms', 'pos', 'marketplace', 'storefront')
 {%- endmacro %}
+
+
+{#- Settledness blocks shared by the current-cycle marts (drift, bundles, lots, holders). -#}
+
+{#- The rows of `history` (a CTE with snapshot_id) from each system's latest successful
+    snapshot in the `snapshots` CTE (int_snapshots_deduplicated up to the cycle). -#}
+{% macro latest_snapshot_rows(history, snapshots='snapshots') -%}
+    select {{ history }}.*
+    from {{ history }}
+    inner join (
+        select
+            snapshot_id,
+            row_number() over (
+                partition by system_id
+                order by cycle_at desc, observed_at desc, snapshot_id desc
+            ) as recency_rank
+
+        from {{ snapshots }}
+    ) as snapshots_ranked
+        on {{ history }}.snapshot_id = snapshots_ranked.snapshot_id
+    where snapshots_ranked.recency_rank = 1
+{%- endmacro %}
+
+{#- Per key of `current` (a CTE of current rows): `drift_since`, the first cycle of the
+    latest unbroken run of `history` rows where `drifting` (a predicate over the alias
+    `past`) holds, i.e. after the last row, up to the current one, where it did not.
+    Keys with no drifting row since then get no row. -#}
+{% macro drift_run_since(current, history, keys, drifting) -%}
+    select
+        {%- for key in keys %}
+        last_in_tolerance.{{ key }},
+        {%- endfor %}
+        min(past.cycle_at) as drift_since
+
+    from (
+        select
+            {%- for key in keys %}
+            {{ current }}.{{ key }},
+            {%- endfor %}
+            max(case when not ({{ drifting }}) then past.cycle_at end) as last_not_drifting_at
+
+        from {{ current }}
+        inner join {{ history }} as past
+            on {% for key in keys -%}
+            {{ current }}.{{ key }} = past.{{ key }}
+            and {% endfor -%}
+            past.cycle_at <= {{ current }}.cycle_at
+        group by
+            {%- for key in keys %}
+            {{ current }}.{{ key }}{{ ',' if not loop.last }}
+            {%- endfor %}
+    ) as last_in_tolerance
+    inner join {{ history }} as past
+        on {% for key in keys -%}
+        last_in_tolerance.{{ key }} = past.{{ key }}
+        and {% endfor -%}
+        ({{ drifting }})
+        and (
+            last_in_tolerance.last_not_drifting_at is null
+            or past.cycle_at > last_in_tolerance.last_not_drifting_at
+        )
+    group by
+        {%- for key in keys %}
+        last_in_tolerance.{{ key }}{{ ',' if not loop.last }}
+        {%- endfor %}
+{%- endmacro %}

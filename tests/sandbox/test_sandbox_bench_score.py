@@ -48,3 +48,13 @@ def test_precision_recall_cause_accuracy_and_time_to_detect() -> None:
     assert tallies["sync_lag_breach"].precision == 1 / 2
     naive = score(faults, alarms, cause_key=None)["overall"]
     assert naive.cause_accuracy == 0 and naive.recall == 2 / 3
+
+
+def test_time_to_detect_starts_when_the_fault_first_shows_in_a_number() -> None:
+    """A sync that stops before anything changes is invisible: its clock starts at the first
+    change it failed to carry (`evident_at`), not at the injection."""
+    stopped = Fault("sync_stopped", "shopify", None, "CICERO-3PL", T0,
+                    {"evident_at": T0 + timedelta(minutes=12)})
+    found = alarm("sync_stopped", "shopify", None, "CICERO-3PL", 20)
+    overall = score([stopped], [found], ttd_limits={"shopify": 10})["overall"]
+    assert overall.ttd == [8.0] and overall.on_time == 1

@@ -137,6 +137,18 @@ def test_stopped_sync_becomes_visible_within_an_hour() -> None:
         assert last is not None and w.now - last <= timedelta(minutes=5)
 
 
+def test_a_stopped_sync_is_evident_at_the_first_change_it_did_not_carry() -> None:
+    w = World(7, START)
+    stopped = next(f for f in w.ground_truth() if f.cause == "sync_stopped")
+    assert "evident_at" not in stopped.detail          # nothing has changed yet
+    w.advance_to(START + timedelta(minutes=60))
+    evident = stopped.detail["evident_at"]
+    assert START < evident <= START + timedelta(minutes=60)
+    replay = World(7, START)                             # same seed, stopped right there
+    replay.advance_to(evident)
+    assert any(key[0] == "CICERO-3PL" for key in differing_keys(replay))
+
+
 def test_stock_never_runs_out_in_two_hours() -> None:
     for seed in (1, 7, 42):
         w = World(seed, START)

@@ -66,27 +66,9 @@ master_on_hand_changes as (
 
 ),
 
-snapshots_ranked as (
-
-    select
-        system_id,
-        snapshot_id,
-        row_number() over (
-            partition by system_id
-            order by cycle_at desc, observed_at desc, snapshot_id desc
-        ) as recency_rank
-
-    from snapshots
-
-),
-
 current_rows as (
 
-    select variance_history.*
-    from variance_history
-    inner join snapshots_ranked
-        on variance_history.snapshot_id = snapshots_ranked.snapshot_id
-    where snapshots_ranked.recency_rank = 1
+    {{ latest_snapshot_rows('variance_history') }}
 
 ),
 

@@ -47,70 +47,16 @@ master_changes as (
 
 ),
 
-snapshots_ranked as (
-
-    select
-        system_id,
-        snapshot_id,
-        row_number() over (
-            partition by system_id
-            order by cycle_at desc, observed_at desc, snapshot_id desc
-        ) as recency_rank
-
-    from snapshots
-
-),
-
 current_rows as (
 
-    select history.*
-    from history
-    inner join snapshots_ranked
-        on history.snapshot_id = snapshots_ranked.snapshot_id
-    where snapshots_ranked.recency_rank = 1
-
-),
-
-last_within as (
-
-    select
-        current_rows.system_id,
-        current_rows.bundle_sku,
-        current_rows.canonical_location,
-        max(case when not past.is_overstated then past.cycle_at end) as last_within_at
-
-    from current_rows
-    inner join history as past
-        on current_rows.system_id = past.system_id
-        and current_rows.bundle_sku = past.bundle_sku
-        and current_rows.canonical_location = past.canonical_location
-        and past.cycle_at <= current_rows.cycle_at
-    group by
-        current_rows.system_id,
-        current_rows.bundle_sku,
-        current_rows.canonical_location
+    {{ latest_snapshot_rows('history') }}
 
 ),
 
 runs as (
 
-    select
-        last_within.system_id,
-        last_within.bundle_sku,
-        last_within.canonical_location,
-        min(past.cycle_at) as drift_since
-
-    from last_within
-    inner join history as past
-        on last_within.system_id = past.system_id
-        and last_within.bundle_sku = past.bundle_sku
-        and last_within.canonical_location = past.canonical_location
-        and past.is_overstated
-        and (last_within.last_within_at is null or past.cycle_at > last_within.last_within_at)
-    group by
-        last_within.system_id,
-        last_within.bundle_sku,
-        last_within.canonical_location
+    {{ drift_run_since('current_rows', 'history', ['system_id', 'bundle_sku', 'canonical_location'],
+        'past.is_overstated') }}
 
 ),
 

@@ -78,83 +78,16 @@ history_long as (
 
 ),
 
-snapshots_ranked as (
-
-    select
-        system_id,
-        snapshot_id,
-        row_number() over (
-            partition by system_id
-            order by cycle_at desc, observed_at desc, snapshot_id desc
-        ) as recency_rank
-
-    from snapshots
-
-),
-
 current_rows as (
 
-    select history_long.*
-    from history_long
-    inner join snapshots_ranked
-        on history_long.snapshot_id = snapshots_ranked.snapshot_id
-    where snapshots_ranked.recency_rank = 1
-
-),
-
-last_explained as (
-
-    select
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location,
-        current_rows.bucket,
-        max(
-            case
-                when past.unexplained_units <= past.tolerance_units then past.cycle_at
-            end
-        ) as last_explained_at
-
-    from current_rows
-    inner join history_long as past
-        on current_rows.system_id = past.system_id
-        and current_rows.canonical_sku = past.canonical_sku
-        and current_rows.canonical_location = past.canonical_location
-        and current_rows.bucket = past.bucket
-        and past.cycle_at <= current_rows.cycle_at
-    group by
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location,
-        current_rows.bucket
+    {{ latest_snapshot_rows('history_long') }}
 
 ),
 
 runs as (
 
-    select
-        last_explained.system_id,
-        last_explained.canonical_sku,
-        last_explained.canonical_location,
-        last_explained.bucket,
-        min(past.cycle_at) as drift_since
-
-    from last_explained
-    inner join history_long as past
-        on last_explained.system_id = past.system_id
-        and last_explained.canonical_sku = past.canonical_sku
-        and last_explained.canonical_location = past.canonical_location
-        and last_explained.bucket = past.bucket
-        and past.unexplained_units > past.tolerance_units
-        and (
-            last_explained.last_explained_at is null
-            or past.cycle_at > last_explained.last_explained_at
-        )
-    group by
-        last_explained.system_id,
-        last_explained.canonical_sku,
-        last_explained.canonical_location,
-        last_explained.bucket
+    {{ drift_run_since('current_rows', 'history_long', ['system_id', 'canonical_sku', 'canonical_location', 'bucket'],
+        'past.unexplained_units > past.tolerance_units') }}
 
 ),
 

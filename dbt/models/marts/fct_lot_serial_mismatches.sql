@@ -45,71 +45,16 @@ last_master_changes as (
 
 ),
 
-snapshots_ranked as (
-
-    select
-        system_id,
-        snapshot_id,
-        row_number() over (
-            partition by system_id
-            order by cycle_at desc, observed_at desc, snapshot_id desc
-        ) as recency_rank
-
-    from snapshots
-
-),
-
 current_rows as (
 
-    select history.*
-    from history
-    inner join snapshots_ranked
-        on history.snapshot_id = snapshots_ranked.snapshot_id
-    where snapshots_ranked.recency_rank = 1
-
-),
-
-last_matching as (
-
-    select
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location,
-        max(case when not past.is_mismatch then past.cycle_at end) as last_matching_at
-
-    from current_rows
-    inner join history as past
-        on current_rows.system_id = past.system_id
-        and current_rows.canonical_sku = past.canonical_sku
-        and current_rows.canonical_location = past.canonical_location
-        and past.cycle_at <= current_rows.cycle_at
-    group by
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location
+    {{ latest_snapshot_rows('history') }}
 
 ),
 
 runs as (
 
-    select
-        last_matching.system_id,
-        last_matching.canonical_sku,
-        last_matching.canonical_location,
-        min(past.cycle_at) as drift_since
-
-    from last_matching
-    inner join history as past
-        on last_matching.system_id = past.system_id
-        and last_matching.canonical_sku = past.canonical_sku
-        and last_matching.canonical_location = past.canonical_location
-        and past.is_mismatch
-        and (last_matching.last_matching_at is null
-            or past.cycle_at > last_matching.last_matching_at)
-    group by
-        last_matching.system_id,
-        last_matching.canonical_sku,
-        last_matching.canonical_location
+    {{ drift_run_since('current_rows', 'history', ['system_id', 'canonical_sku', 'canonical_location'],
+        'past.is_mismatch') }}
 
 ),
 
