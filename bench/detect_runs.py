@@ -130,6 +130,9 @@ class Monitor:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         con = connect(self.cfg.warehouse_path)
+        # Seeds run side by side on every core; one DuckDB thread each measured 4 % faster
+        # than DuckDB's default (one per core in every process) with 3 seeds on 2 cores.
+        con.execute(f"set threads = {int(os.environ.get('STOCKDRIFT_BENCH_DUCKDB_THREADS', 1))}")
         ensure_schema(con)
         return con
 

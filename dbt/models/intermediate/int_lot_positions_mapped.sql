@@ -1,8 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
 -- Lot / serial balances of every system that lands them, one row per vendor record, from
 -- successful snapshots, translated to canonical SKU x location through the mapping seeds.
 -- `lot_id` is the lot number, or the serial number for serialized items. Each row also
 -- says until when its units are sellable: a dated lot stops being sellable
 -- `sellable_days_before_expiry` days (seed sku_lot_policies, default 0) before it expires.
+-- Incremental by snapshot, mapped with the mappings and policies of the cycle it lands in
+-- (as int_positions_mapped): as a view, every cycle re-mapped the whole lot history.
 with
 
 shipbob as (
@@ -26,6 +35,9 @@ wms as (
 snapshots as (
 
     select * from {{ ref('int_snapshots_deduplicated') }}
+    {% if is_incremental() %}
+    where snapshot_id not in (select distinct snapshot_id from {{ this }})
+    {% endif %}
 
 ),
 

@@ -4,15 +4,52 @@
 -- that books the SKU without lots cannot say which lots should exist). The ids compared
 -- are those with units on hand; quantities per id are compared too, but a per-lot
 -- difference whose totals also differ is plain drift (fct_variance), not a lot problem.
+-- Incremental by holder snapshot, like the variance history: each build compares only the
+-- holder snapshots not compared yet, against the master's snapshot of the same cycle.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+    )
+}}
 with
 
-lots as (
+all_lots as (
 
     select * from {{ ref('int_lot_positions_mapped') }}
     where cycle_at <= {{ cycle_at() }}
         and on_hand <> 0
 
 ),
+
+{% if is_incremental() %}
+new_cycles as (
+
+    select distinct cycle_at
+    from all_lots
+    where not is_master_position
+        and snapshot_id not in (select distinct snapshot_id from {{ this }})
+
+),
+
+lots as (
+
+    select * from all_lots
+    where cycle_at in (select cycle_at from new_cycles)
+        and (
+            is_master_position
+            or snapshot_id not in (select distinct snapshot_id from {{ this }})
+        )
+
+),
+{% else %}
+lots as (
+
+    select * from all_lots
+
+),
+{% endif %}
 
 systems as (
 
