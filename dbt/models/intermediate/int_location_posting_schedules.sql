@@ -1,3 +1,6 @@
+-- A table, rebuilt every cycle: it is small and nearly every model reads it; as a view
+-- each reader re-bound and re-optimized it (measured: dbt/README.md).
+{{ config(materialized='table') }}
 -- Per canonical location: its time zone and, when the master posts the location's physical
 -- transactions in a daily batch, the batch's local time and its last and next run around
 -- the cycle (naive UTC, computed in the location's zone so DST nights hold). Physical
