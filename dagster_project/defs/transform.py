@@ -76,8 +76,11 @@ def dbt_project() -> DbtProject:
 
 
 @cache
-def parsed_manifest() -> Any:
-    """Parsed once per process; dbt applies per-invocation --vars on top of it."""
+def parsed_manifest(warehouse: str | None) -> Any:
+    """Parsed once per process and warehouse; dbt applies per-invocation --vars on top of it.
+    Per warehouse because dbt-duckdb names the database after the file, and the manifest's
+    relation names carry that name: a manifest parsed for `w.duckdb` fails on `stockdrift.duckdb`
+    ("w" is not a catalog)."""
     return _parse(runtime_target_path())
 
 
@@ -122,7 +125,7 @@ def _record_seed_load(warehouse: str, fingerprint: str, cycle_at: str) -> None:
 def _invoke(args: list[str]) -> list[Any]:
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner(manifest=parsed_manifest()).invoke(
+    result = dbtRunner(manifest=parsed_manifest(os.environ.get("STOCKDRIFT_WAREHOUSE"))).invoke(
         [*args, "--quiet", "--target-path", runtime_target_path(), *DBT_ARGS]
     )
     nodes = list(getattr(result.result, "results", None) or [])
