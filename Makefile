@@ -60,7 +60,7 @@ bench-extract: $(STAMP)
 
 # Detection quality vs the sandbox's ground truth (issue 4): 2 seeds (the scenario library,
 # the demo's faults across a DST night) x 48 simulated hours at 5-minute cycles, one per
-# core: ~14 min here. Three seeds (BENCH_DETECT_ARGS="--seeds 0,1,2 --jobs 3") took 20.4 min
+# core: 11 min 22 s here. Three seeds (BENCH_DETECT_ARGS="--seeds 0,1,2 --jobs 3") took 20.4 min
 # on 2 cores, just over the 20-minute budget (figures: bench/README.md).
 BENCH_DETECT_ARGS ?= --seeds 0,1 --hours 48 --jobs 2
 bench-detect: manifest
