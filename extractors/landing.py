@@ -21,6 +21,7 @@ import duckdb
 from extractors.base import Connector, Exchange, Page
 from extractors.cursors import Plan, advance_cursor
 from extractors.errors import ExtractionError, redact, redact_bytes
+from extractors.row_insert import insert_rows
 from extractors.side_tables import insert_side_rows
 from stockdrift.clock import Clock, to_naive_utc
 from stockdrift.config import ConfigError, SystemConfig
@@ -85,7 +86,7 @@ def land_snapshot(
         pages = connector.pages()
         for page in pages:
             received.append(page.exchange)
-            _insert_rows(con, connector, snapshot_id, page)
+            insert_rows(con, connector.raw_table, connector.columns, snapshot_id, page.rows)
             insert_side_rows(con, snapshot_id, page)  # lots/returns: same transaction
             _insert_payload(con, snapshot_id, len(received), page.exchange, secrets)
             row_count += len(page.rows)
@@ -186,25 +187,6 @@ def _write_failed(
     except Exception:
         con.execute("rollback")
         raise  # the warehouse itself is broken: that is not an extraction failure
-
-
-INSERT_CHUNK_ROWS = 500
-
-
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection, connector: Connector, snapshot_id: str, page: Page
-) -> None:
-    if not page.rows:
-        return
-    cols = connector.columns
-    head = f"insert into raw.{connector.raw_table} (snapshot_id, {', '.join(cols)}) values "
-    one = f"({', '.join('?' * (len(cols) + 1))})"
-    # one multi-row statement per chunk: DuckDB's executemany runs one statement per row,
-    # which cost more than the vendor round trip on large pages (bench/README.md)
-    for start in range(0, len(page.rows), INSERT_CHUNK_ROWS):
-        chunk = page.rows[start:start + INSERT_CHUNK_ROWS]
-        con.execute(head + ", ".join([one] * len(chunk)),
-                    [v for row in chunk for v in (snapshot_id, *(row.get(c) for c in cols))])
 
 
 def _insert_payload(

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from extractors.base import Page
+from extractors.row_insert import insert_rows
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,6 @@ def insert_side_rows(con: duckdb.DuckDBPyConnection, snapshot_id: str, page: Pag
     for table, rows in getattr(page, "side_rows", {}).items():
         if not rows:
             continue
-        cols = table.columns
-        con.executemany(
-            f"insert into raw.{table.name} (snapshot_id, {', '.join(cols)}) "
-            f"values ({', '.join('?' * (len(cols) + 1))})",
-            [(snapshot_id, *(row.get(c) for c in cols)) for row in rows])
+        insert_rows(con, table.name, table.columns, snapshot_id, rows)
         inserted += len(rows)
     return inserted
