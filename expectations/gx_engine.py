@@ -43,11 +43,36 @@ def _context() -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+_COLUMN_FIELDS = ("column", "column_A", "column_B")
+
+
+def columns_read(expectations: list[Any]) -> list[str] | None:
+    """The frame columns `expectations` evaluate, in first-use order (row_id excluded);
+    None when an expectation may read others (a row condition names any column)."""
+    seen: dict[str, None] = {}
+    for expectation in expectations:
+        if getattr(expectation, "row_condition", None):
+            return None
+        for name in _COLUMN_FIELDS:
+            value = getattr(expectation, name, None)
+            if isinstance(value, str):
+                seen[value] = None
+        for value in getattr(expectation, "column_list", None) or []:
+            seen[str(value)] = None
+    seen.pop("row_id", None)
+    return list(seen)
+
+
 def validate(
     suite_name: str, frame: pd.DataFrame, expectations: list[Any]
 ) -> list[ExpectationOutcome]:
     """Run `expectations` over `frame`; return each one's outcome with failing row ids."""
     ctx = _context()
+    # Only the columns the expectations read: GX's fixed cost per validation grows with the
+    # frame's width (a 3-column frame validated in half the time of a 53-column one here).
+    columns = columns_read(expectations)
+    if columns is not None:
+        frame = frame[["row_id", *columns]]
     source_name = f"stockdrift_{suite_name}"
     try:
         source = ctx.data_sources.get(source_name)

@@ -136,3 +136,25 @@ def test_sync_stopped_and_unmapped(con: duckdb.DuckDBPyConnection) -> None:
     # only systems read successfully this cycle were checked
     assert unmapped.scope.covers("unmapped_sku", "erp", None)
     assert not unmapped.scope.covers("unmapped_sku", "shopify", None)
+
+
+def test_gx_sees_only_the_columns_its_expectations_read() -> None:
+    import great_expectations as gx
+    import pandas as pd
+
+    from expectations.gx_engine import columns_read, validate
+
+    pair = gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A="tolerance_units", column_B="settled_excess", or_equal=True)
+    in_set = gx.expectations.ExpectColumnValuesToBeInSet(column="status", value_set=["ok"])
+    assert columns_read([pair, in_set]) == ["tolerance_units", "settled_excess", "status"]
+    assert columns_read([gx.expectations.ExpectTableRowCountToEqual(value=0)]) == []
+    conditional = gx.expectations.ExpectColumnValuesToBeBetween(
+        column="qty", max_value=0, row_condition='other == "x"', condition_parser="pandas")
+    assert columns_read([conditional]) is None  # a row condition may read any column
+
+    frame = pd.DataFrame({"row_id": [1, 2, 3], "tolerance_units": [2, 2, 2],
+                          "settled_excess": [1, 5, 2], "status": ["ok", "ok", "bad"],
+                          "unread": [object(), None, "x"]})
+    outcomes = validate("width_test", frame, [pair, in_set])
+    assert [o.unexpected_row_ids for o in outcomes] == [frozenset({2}), frozenset({3})]
