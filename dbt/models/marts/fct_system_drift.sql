@@ -9,14 +9,8 @@
 -- the channel that the master imports) proves nothing about the push, so it is not counted. A stopped
 -- sync drives it towards 1 within a cycle or two; a healthy channel keeps it near 0. (A share
 -- of all keys would take hours to cross a threshold on a large catalog.)
--- sync_stopped also forms before sync_stopped_min_keys keys have settled when none at the
--- location shows the sync working (keys_recently_synced = 0), one key has outlived the
--- target, and with the keys still in flight behind the master there are enough of them:
--- a push that died at night, with one settled key and three fresh changes none of which
--- followed, is one incident a cycle earlier (bench/README.md). With any key following the
--- master, in-flight keys prove nothing and only settled ones count.
 -- sync_stop_forming: the share is over the threshold and 2 or more, but fewer than
--- sync_stopped_min_keys, keys drift yet (and the rule above has not fired).
+-- sync_stopped_min_keys, keys drift yet.
 -- key_alert_hold_minutes: how long fct_variance holds this location's per-key drift alerts
 -- (null: not held) because an incident may be forming: while 2 or more keys drift with
 -- little sign of a working sync, or one key drifts with none (keys_recently_synced = 0:
@@ -63,15 +57,6 @@ per_location as (
         count(
             case
                 when base_suppression_reason is null
-                    and within_tolerance = false
-                    and not is_settled
-                    and {{ is_sync_evidence_cause(variance_probable_cause()) }}
-                    then 1
-            end
-        ) as keys_in_flight_drift,
-        count(
-            case
-                when base_suppression_reason is null
                     and within_tolerance
                     and last_real_master_change_at is not null
                     and last_observed_change_at > last_real_master_change_at
@@ -103,34 +88,6 @@ shares as (
 
 ),
 
-judged as (
-
-    select
-        per_location.system_id,
-        per_location.canonical_location,
-        coalesce(
-            (
-                per_location.keys_settled_drift >= systems.sync_stopped_min_keys
-                and shares.drift_share >= systems.sync_stopped_share
-            )
-            or (
-                per_location.keys_recently_synced = 0
-                and per_location.keys_settled_drift >= 1
-                and per_location.keys_settled_drift + per_location.keys_in_flight_drift
-                    >= systems.sync_stopped_min_keys
-            ),
-            false
-        ) as sync_stopped
-
-    from per_location
-    inner join shares
-        on per_location.system_id = shares.system_id
-        and per_location.canonical_location = shares.canonical_location
-    inner join systems
-        on per_location.system_id = systems.system_id
-
-),
-
 settled_examples as (
 
     select
@@ -157,18 +114,19 @@ final as (
         per_location.keys_settled_drift,
         per_location.keys_recently_synced,
         shares.drift_share,
-        per_location.keys_in_flight_drift,
-        judged.sync_stopped,
         coalesce(
-            not judged.sync_stopped
-            and per_location.keys_settled_drift >= 2
+            per_location.keys_settled_drift >= systems.sync_stopped_min_keys
+            and shares.drift_share >= systems.sync_stopped_share,
+            false
+        ) as sync_stopped,
+        coalesce(
+            per_location.keys_settled_drift >= 2
             and per_location.keys_settled_drift < systems.sync_stopped_min_keys
             and shares.drift_share >= systems.sync_stopped_share,
             false
         ) as sync_stop_forming,
         case
-            when not judged.sync_stopped
-                and per_location.keys_settled_drift < systems.sync_stopped_min_keys
+            when per_location.keys_settled_drift < systems.sync_stopped_min_keys
                 and shares.drift_share >= systems.sync_stopped_share
                 and (
                     per_location.keys_settled_drift >= 2
@@ -193,9 +151,6 @@ final as (
         and per_location.canonical_location = shares.canonical_location
     inner join systems
         on per_location.system_id = systems.system_id
-    inner join judged
-        on per_location.system_id = judged.system_id
-        and per_location.canonical_location = judged.canonical_location
     left join settled_examples
         on per_location.system_id = settled_examples.system_id
         and per_location.canonical_location = settled_examples.canonical_location
