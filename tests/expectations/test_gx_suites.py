@@ -158,3 +158,36 @@ def test_gx_sees_only_the_columns_its_expectations_read() -> None:
                           "unread": [object(), None, "x"]})
     outcomes = validate("width_test", frame, [pair, in_set])
     assert [o.unexpected_row_ids for o in outcomes] == [frozenset({2}), frozenset({3})]
+
+
+def test_unchanged_input_reuses_gx_verdict_and_any_change_revalidates(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import great_expectations as gx
+    import pandas as pd
+
+    from expectations import gx_engine
+
+    calls: list[int] = []
+    real = gx_engine._validate
+
+    def counting(*args: object) -> list[gx_engine.ExpectationOutcome]:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gx_engine, "_validate", counting)
+    between = [gx.expectations.ExpectColumnValuesToBeBetween(column="late", max_value=0)]
+    frame = pd.DataFrame({"row_id": [1, 2], "late": [0, 3], "title": ["a", "b"]})
+    first = gx_engine.validate("memo_test", frame, between)
+    assert [o.unexpected_row_ids for o in first] == [frozenset({2})]
+    # same rows the expectation reads (an unread column changed): GX's verdict is reused
+    again = gx_engine.validate("memo_test", frame.assign(title=["x", "y"]), between)
+    assert again == first and len(calls) == 1
+    # a changed value, a changed row id and a changed expectation each revalidate
+    assert [o.unexpected_row_ids for o in gx_engine.validate(
+        "memo_test", frame.assign(late=[4, 0]), between)] == [frozenset({1})]
+    assert [o.unexpected_row_ids for o in gx_engine.validate(
+        "memo_test", frame.assign(row_id=[7, 8], late=[4, 0]), between)] == [frozenset({7})]
+    looser = [gx.expectations.ExpectColumnValuesToBeBetween(column="late", max_value=5)]
+    assert [o.success for o in gx_engine.validate(
+        "memo_test", frame.assign(row_id=[7, 8], late=[4, 0]), looser)] == [True]
+    assert len(calls) == 4
