@@ -106,9 +106,9 @@ def _run(args: tuple[int, float, str, bool]) -> RunResult:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--hours", type=float, default=48.0, help="simulated hours per seed")
-    parser.add_argument("--jobs", type=int, default=2, help="seeds run in parallel")
+    parser.add_argument("--jobs", type=int, default=3, help="seeds run in parallel")
     parser.add_argument("--dbt-every-cycle", action="store_true",
                         help="run `dbt run` each cycle instead of replaying its compiled SQL "
                              "(~3.5 s more per cycle; to check the replay gives the same)")

@@ -37,6 +37,7 @@ from extractors.base import REQUEST_DIGEST, Connector, Exchange, Page
 from extractors.cursors import Plan
 from extractors.landing import merge_base_rows
 from extractors.registry import build_connector
+from extractors.row_insert import insert_rows
 from stockdrift.clock import parse_utc, to_naive_utc
 from stockdrift.config import SystemConfig
 
@@ -135,11 +136,7 @@ def replay_snapshot(con: duckdb.DuckDBPyConnection, systems: Mapping[str, System
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {table} where snapshot_id = ?", [snapshot_id])
-        if rows:
-            con.executemany(
-                f"insert into {table} (snapshot_id, {', '.join(cols)}) values "
-                f"({', '.join('?' * (len(cols) + 1))})",
-                [(snapshot_id, *(r.get(c) for c in cols)) for r in rows])
+        insert_rows(con, connector.raw_table, cols, snapshot_id, rows)
         total = len(rows)
         if plan.mode == "incremental" and plan.base_snapshot_id:
             total += merge_base_rows(con, connector, snapshot_id, plan.base_snapshot_id)
