@@ -28,7 +28,9 @@ _FRAME_TYPES: dict[str, tuple[type, str]] = {
     "BOOLEAN": (bool, "boolean"),
 }
 
-_column_types: dict[tuple[int, str], dict[str, str]] = {}
+# raw.* is created by code (stockdrift/warehouse.py), so a table's column types are the same
+# in every warehouse this process opens.
+_column_types: dict[str, dict[str, str]] = {}
 
 
 def insert_rows(
@@ -55,13 +57,14 @@ def insert_rows(
 
 
 def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    # Keyed by connection as well: tests open many warehouses in one process.
-    key = (id(con), table)
-    if key not in _column_types:
-        _column_types[key] = dict(con.execute(
+    types = _column_types.get(table)
+    if types is None:
+        types = dict(con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = 'raw' and table_name = ?", [table]).fetchall())
-    return _column_types[key]
+        if types:  # a missing table is not remembered: the insert fails and says so
+            _column_types[table] = types
+    return types
 
 
 def _typed_frame(
