@@ -1,6 +1,6 @@
 """`make bench-detect`: detection quality of stockdrift on the sandbox world vs ground truth.
 
-    python -m bench.detect [--seeds 0,1] [--hours 48] [--jobs 2]
+    python -m bench.detect [--seeds 0,1,2] [--hours 48] [--jobs 3]
 
 Each seed runs a world (even seeds: the scenario library; odd seeds: the demo's faults
 across a US DST night) at 5-minute cycles through the real stages (HTTP extraction, dbt SQL,
@@ -16,11 +16,10 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC
 from pathlib import Path
 
 from bench.detect_runs import CYCLE_MINUTES, RunResult, run_world
-from bench.detect_score import Tally, evident_at, matches, score
+from bench.detect_score import Tally, evident_at, first_alarm, matches, minutes_to_detect, score
 
 TARGETS = {"recall": 0.99, "precision": 0.98, "cause_accuracy": 0.95}
 
@@ -44,8 +43,7 @@ def report(results: list[RunResult]) -> tuple[str, bool]:
     ours: dict[str, Tally] = {}
     naive: dict[str, Tally] = {}
     for r in results:
-        limits = {s: m + CYCLE_MINUTES for s, m in r.targets.items()}
-        for cause, t in score(r.faults, r.alarms, ttd_limits=limits).items():
+        for cause, t in score(r.faults, r.alarms, ttd_limits=r.ttd_limits).items():
             ours.setdefault(cause, Tally()).add(t)
         for cause, t in score(r.faults, r.naive, cause_key=None).items():
             naive.setdefault(cause, Tally()).add(t)
@@ -75,19 +73,18 @@ def details(r: RunResult) -> list[str]:
     """Each fault not found with the right cause, and each alarm no fault explains."""
     out = []
     for f in r.faults:
-        hits = sorted((a for a in r.alarms if matches(f, a)), key=lambda a: a["first_seen_at"])
-        if not hits or hits[0]["cause"] != f.cause:
-            got = hits[0]["cause"] if hits else "nothing"
+        first = first_alarm(f, r.alarms)
+        if first is None or first["cause"] != f.cause:
+            got = first["cause"] if first else "nothing"
             out.append(f"missed {f.cause} {f.system_id} {f.canonical_sku} "
                        f"{f.canonical_location} @ {f.injected_at:%H:%M}: raised {got}")
             continue
-        shown = evident_at(f).astimezone(UTC).replace(tzinfo=None)
-        minutes = (hits[0]["first_seen_at"] - shown).total_seconds() / 60
-        limit = r.targets.get(f.system_id, 0) + CYCLE_MINUTES
+        minutes = minutes_to_detect(f, first)
+        limit = r.ttd_limits.get(f.system_id, CYCLE_MINUTES)
         if minutes > limit:
             out.append(f"late {f.cause} {f.system_id} {f.canonical_sku} {f.canonical_location}"
-                       f": injected {f.injected_at:%m-%d %H:%M}, evident {shown:%H:%M}, "
-                       f"found {hits[0]['first_seen_at']:%H:%M} ({minutes:.0f} min > {limit})")
+                       f": injected {f.injected_at:%m-%d %H:%M}, evident {evident_at(f):%H:%M}, "
+                       f"found {first['first_seen_at']:%H:%M} ({minutes:.0f} min > {limit})")
     for a in r.alarms:
         if not any(matches(f, a) for f in r.faults):
             out.append(f"false alarm {a['cause']} {a['system_id']} {a['canonical_sku']} "

@@ -68,6 +68,11 @@ class RunResult:
     slowest_models: list[tuple[str, float]] = field(default_factory=list)  # replay seconds
     skipped_models: list[str] = field(default_factory=list)  # no suite depends on them
 
+    @property
+    def ttd_limits(self) -> dict[str, int]:
+        """Per system, the time-to-detect target: its freshness target + one cycle."""
+        return {s: m + CYCLE_MINUTES for s, m in self.targets.items()}
+
 
 def write_config(out_dir: Path, base_urls: dict[str, str]) -> Path:
     """stockdrift.example.yml with every system pointed at its sandbox server or feed."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.scenario import Fault
@@ -52,8 +52,20 @@ def _naive_utc(t: datetime) -> datetime:
 
 
 def evident_at(fault: Fault) -> datetime:
+    """When the fault first showed in a number, naive UTC like the queue's first_seen_at."""
     shown = (fault.detail or {}).get("evident_at")
-    return shown if isinstance(shown, datetime) else fault.injected_at
+    return _naive_utc(shown if isinstance(shown, datetime) else fault.injected_at)
+
+
+def first_alarm(fault: Fault, alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The earliest alarm that matches `fault` (None: not detected)."""
+    hits = [a for a in alarms if matches(fault, a)]
+    return min(hits, key=lambda a: a["first_seen_at"]) if hits else None
+
+
+def minutes_to_detect(fault: Fault, alarm: dict[str, Any]) -> float:
+    delay: timedelta = alarm["first_seen_at"] - evident_at(fault)
+    return max(0.0, delay.total_seconds() / 60)
 
 
 def matches(fault: Fault, alarm: dict[str, Any]) -> bool:
@@ -83,15 +95,13 @@ def score(faults: list[Fault], alarms: list[dict[str, Any]], cause_key: str | No
     for fault in faults:
         t = tallies[fault.cause]
         t.faults += 1
-        hits = sorted((a for a in alarms if matches(fault, a)), key=lambda a: a["first_seen_at"])
-        if not hits:
+        first = first_alarm(fault, alarms)
+        if first is None:
             continue
         t.detected += 1
-        first = hits[0]
         if cause_key is None or first[cause_key] == fault.cause:
             t.right_cause += cause_key is not None
-            delay = first["first_seen_at"] - _naive_utc(evident_at(fault))
-            minutes = max(0.0, delay.total_seconds() / 60)
+            minutes = minutes_to_detect(fault, first)
             t.ttd.append(minutes)
             limit = (ttd_limits or {}).get(fault.system_id)
             t.on_time += limit is not None and minutes <= limit
