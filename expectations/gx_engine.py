@@ -65,11 +65,17 @@ def columns_read(expectations: list[Any]) -> list[str] | None:
     return list(seen)
 
 
+# suite -> (input key, outcomes) of its last validation. Most cycles hand a suite the same
+# rows as the cycle before (the same keys, ids and numbers the expectations read): GX's
+# verdict on identical input is identical, so it is reused instead of recomputed (GX costs
+# 10-30 ms per validation in fixed overhead; a cycle runs up to nine).
+_last_outcomes: dict[str, tuple[str, list[ExpectationOutcome]]] = {}
+
+
 def validate(
     suite_name: str, frame: pd.DataFrame, expectations: list[Any]
 ) -> list[ExpectationOutcome]:
     """Run `expectations` over `frame`; return each one's outcome with failing row ids."""
-    ctx = _context()
     # Only the columns the expectations read: GX's fixed cost per validation grows with the
     # frame's width (a 3-column frame validated in half the time of a 53-column one here).
     columns = columns_read(expectations)
@@ -79,16 +85,9 @@ def validate(
     last = _last_outcomes.get(suite_name)
     if last is not None and last[0] == key:
         return list(last[1])
-    outcomes = _validate(ctx, suite_name, frame, expectations)
+    outcomes = _validate(suite_name, frame, expectations)
     _last_outcomes[suite_name] = (key, outcomes)
     return outcomes
-
-
-# suite -> (input key, outcomes) of its last validation. Most cycles hand a suite the same
-# rows as the cycle before (the same keys, ids and numbers the expectations read): GX's
-# verdict on identical input is identical, so it is reused instead of recomputed (GX costs
-# 10-30 ms per validation in fixed overhead; a cycle runs up to nine).
-_last_outcomes: dict[str, tuple[str, list[ExpectationOutcome]]] = {}
 
 
 def _input_key(frame: pd.DataFrame, expectations: list[Any]) -> str:
@@ -106,8 +105,9 @@ def _input_key(frame: pd.DataFrame, expectations: list[Any]) -> str:
 
 
 def _validate(
-    ctx: Any, suite_name: str, frame: pd.DataFrame, expectations: list[Any]
+    suite_name: str, frame: pd.DataFrame, expectations: list[Any]
 ) -> list[ExpectationOutcome]:
+    ctx = _context()
     source_name = f"stockdrift_{suite_name}"
     try:
         source = ctx.data_sources.get(source_name)
