@@ -18,6 +18,22 @@ def _expectations() -> list[Any]:
     return [gx.expectations.ExpectColumnValuesToBeInSet(column="sync_stopped", value_set=[False])]
 
 
+def _title(row: dict[str, Any], share: float) -> str:
+    where = f"Sync to {row['system_id']} at {row['canonical_location']} looks stopped"
+    if row.get("sync_stopped_by") == "channel_silent":
+        return (
+            f"{where}: the channel has taken no write there since "
+            f"{iso(row['channel_last_write_at'])} while {row['keys_settled_drift']} SKUs are "
+            f"behind the master past the target and {row['keys_in_flight_drift']} more changed "
+            "since and have not followed"
+        )
+    return (
+        f"{where}: {row['keys_settled_drift']} of {row['keys_compared']} SKUs are behind the "
+        f"master and only {row['keys_recently_synced']} recently changed SKUs followed it "
+        f"({share:.0%} of active SKUs lagging)"
+    )
+
+
 def to_finding(row: dict[str, Any]) -> Finding:
     share = float(row["drift_share"] or 0)
     return Finding(
@@ -28,12 +44,7 @@ def to_finding(row: dict[str, Any]) -> Finding:
         external_id=None,
         severity="critical",
         severity_score=10_000.0 + float(row["keys_settled_drift"] or 0),
-        title=(
-            f"Sync to {row['system_id']} at {row['canonical_location']} looks stopped: "
-            f"{row['keys_settled_drift']} of {row['keys_compared']} SKUs are behind the master "
-            f"and only {row['keys_recently_synced']} recently changed SKUs followed it "
-            f"({share:.0%} of active SKUs lagging)"
-        ),
+        title=_title(row, share),
         probable_cause=(
             "Many keys drifted at once while the master kept changing: the integration "
             "pushing inventory to this channel location is not running."
@@ -45,7 +56,10 @@ def to_finding(row: dict[str, Any]) -> Finding:
         evidence={
             "keys_compared": row["keys_compared"],
             "keys_settled_drift": row["keys_settled_drift"],
+            "keys_in_flight_drift": row.get("keys_in_flight_drift"),
             "keys_recently_synced": row["keys_recently_synced"],
+            "channel_last_write_at": iso(row.get("channel_last_write_at")),
+            "stopped_by": row.get("sync_stopped_by"),
             "drift_share": share,
             "drift_since": iso(row["drift_since"]),
             "example_skus": row["example_skus"],

@@ -332,6 +332,7 @@ final as (
         is_listed,
         snapshot_id,
         observed_at,
+        source_updated_at,
         observed_qty,
         expected_qty,
         compared_value_kind,

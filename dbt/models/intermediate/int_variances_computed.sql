@@ -73,7 +73,8 @@ keyed as (
         min(external_sku) as external_sku,
         min(external_location) as external_location,
         count(*) as source_records,
-        cast(sum(observed_qty) as {{ dbt.type_bigint() }}) as observed_qty
+        cast(sum(observed_qty) as {{ dbt.type_bigint() }}) as observed_qty,
+        max(source_updated_at) as source_updated_at
 
     from new_positions
     group by
@@ -120,6 +121,7 @@ missing_listings as (
         min(location_map.external_location) as external_location,
         cast(0 as {{ dbt.type_bigint() }}) as source_records,
         cast(0 as {{ dbt.type_bigint() }}) as observed_qty,
+        cast(null as {{ dbt.type_timestamp() }}) as source_updated_at,
         false as is_listed
 
     from new_listing_snapshots
@@ -245,6 +247,7 @@ final as (
         snapshot_id,
         cycle_at,
         observed_at,
+        source_updated_at,
         canonical_sku,
         canonical_location,
         external_sku,

@@ -9,6 +9,16 @@
 -- the channel that the master imports) proves nothing about the push, so it is not counted. A stopped
 -- sync drives it towards 1 within a cycle or two; a healthy channel keeps it near 0. (A share
 -- of all keys would take hours to cross a threshold on a large catalog.)
+-- sync_stopped also forms before sync_stopped_min_keys keys have settled when the channel
+-- itself has gone quiet: no key at the location shows the sync working, at least one has
+-- outlived the target, the settled keys plus those still in flight behind the master reach
+-- sync_stopped_min_keys, and the vendor's own write times (source_updated_at) show no
+-- write at the location since before the oldest settled drift began (drift_since), and
+-- none for two freshness targets. Keys in flight alone prove nothing (a working push
+-- carries them a minute or two later, and a channel-led location is always behind for a
+-- moment); a channel that took no write at all while the master moved that many keys is
+-- the stopped push itself. Without vendor write times the rule cannot fire.
+-- sync_stopped_by says which rule fired.
 -- sync_stop_forming: the share is over the threshold and 2 or more, but fewer than
 -- sync_stopped_min_keys, keys drift yet.
 -- key_alert_hold_minutes: how long fct_variance holds this location's per-key drift alerts
@@ -57,6 +67,18 @@ per_location as (
         count(
             case
                 when base_suppression_reason is null
+                    and within_tolerance = false
+                    and not is_settled
+                    and {{ is_sync_evidence_cause(variance_probable_cause()) }}
+                    then 1
+            end
+        ) as keys_in_flight_drift,
+        max(
+            case when base_suppression_reason is null then source_updated_at end
+        ) as channel_last_write_at,
+        count(
+            case
+                when base_suppression_reason is null
                     and within_tolerance
                     and last_real_master_change_at is not null
                     and last_observed_change_at > last_real_master_change_at
@@ -88,6 +110,34 @@ shares as (
 
 ),
 
+judged as (
+
+    select
+        per_location.system_id,
+        per_location.canonical_location,
+        case
+            when per_location.keys_settled_drift >= systems.sync_stopped_min_keys
+                and shares.drift_share >= systems.sync_stopped_share
+                then 'settled_keys'
+            when per_location.keys_recently_synced = 0
+                and per_location.keys_settled_drift >= 1
+                and per_location.keys_settled_drift + per_location.keys_in_flight_drift
+                    >= systems.sync_stopped_min_keys
+                and per_location.channel_last_write_at < per_location.drift_since
+                and {{ minutes_between('per_location.channel_last_write_at', cycle_at()) }}
+                    >= 2 * systems.freshness_target_minutes
+                then 'channel_silent'
+        end as sync_stopped_by
+
+    from per_location
+    inner join shares
+        on per_location.system_id = shares.system_id
+        and per_location.canonical_location = shares.canonical_location
+    inner join systems
+        on per_location.system_id = systems.system_id
+
+),
+
 settled_examples as (
 
     select
@@ -113,20 +163,21 @@ final as (
         per_location.keys_compared,
         per_location.keys_settled_drift,
         per_location.keys_recently_synced,
+        per_location.keys_in_flight_drift,
+        per_location.channel_last_write_at,
         shares.drift_share,
+        judged.sync_stopped_by is not null as sync_stopped,
+        judged.sync_stopped_by,
         coalesce(
-            per_location.keys_settled_drift >= systems.sync_stopped_min_keys
-            and shares.drift_share >= systems.sync_stopped_share,
-            false
-        ) as sync_stopped,
-        coalesce(
-            per_location.keys_settled_drift >= 2
+            judged.sync_stopped_by is null
+            and per_location.keys_settled_drift >= 2
             and per_location.keys_settled_drift < systems.sync_stopped_min_keys
             and shares.drift_share >= systems.sync_stopped_share,
             false
         ) as sync_stop_forming,
         case
-            when per_location.keys_settled_drift < systems.sync_stopped_min_keys
+            when judged.sync_stopped_by is null
+                and per_location.keys_settled_drift < systems.sync_stopped_min_keys
                 and shares.drift_share >= systems.sync_stopped_share
                 and (
                     per_location.keys_settled_drift >= 2
@@ -151,6 +202,9 @@ final as (
         and per_location.canonical_location = shares.canonical_location
     inner join systems
         on per_location.system_id = systems.system_id
+    inner join judged
+        on per_location.system_id = judged.system_id
+        and per_location.canonical_location = judged.canonical_location
     left join settled_examples
         on per_location.system_id = settled_examples.system_id
         and per_location.canonical_location = settled_examples.canonical_location
