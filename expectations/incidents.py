@@ -23,9 +23,9 @@ def _title(row: dict[str, Any], share: float) -> str:
     if row.get("sync_stopped_by") == "channel_silent":
         return (
             f"{where}: the channel has taken no write there since "
-            f"{iso(row['channel_last_write_at'])} while {row['keys_settled_drift']} SKUs are "
-            f"behind the master past the target and {row['keys_in_flight_drift']} more changed "
-            "since and have not followed"
+            f"{iso(row['channel_last_write_at'])}; behind the master: "
+            f"{row['keys_settled_drift']} SKU(s) past the target, "
+            f"{row['keys_in_flight_drift']} more changed since and not followed"
         )
     return (
         f"{where}: {row['keys_settled_drift']} of {row['keys_compared']} SKUs are behind the "

@@ -138,6 +138,21 @@ def test_sync_stopped_and_unmapped(con: duckdb.DuckDBPyConnection) -> None:
     assert not unmapped.scope.covers("unmapped_sku", "shopify", None)
 
 
+def test_a_silent_channel_incident_names_its_last_write(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.fct_system_drift as select * from (values
+        ('shopify', 'CICERO-3PL', 30, 1, 3, 0, 1.0, true, 'channel_silent',
+         timestamp '2026-11-01 01:40', timestamp '2026-11-01 03:05', 'SD-1018')
+        ) t(system_id, canonical_location, keys_compared, keys_settled_drift,
+            keys_in_flight_drift, keys_recently_synced, drift_share, sync_stopped,
+            sync_stopped_by, channel_last_write_at, drift_since, example_skus)""")
+    (incident,) = incidents.SUITE.run(con).findings
+    assert incident.cause == "sync_stopped"
+    assert "no write there since 2026-11-01T01:40:00Z" in incident.title
+    assert "1 SKU(s) past the target, 3 more changed since" in incident.title
+    assert incident.evidence["stopped_by"] == "channel_silent"
+    assert incident.evidence["keys_in_flight_drift"] == 3
+
+
 def test_gx_sees_only_the_columns_its_expectations_read() -> None:
     import great_expectations as gx
     import pandas as pd
