@@ -98,43 +98,41 @@ per_location as (
 
 ),
 
-shares as (
+measured as (
 
     select
-        system_id,
-        canonical_location,
-        cast(keys_settled_drift as {{ dbt.type_float() }})
-            / nullif(keys_settled_drift + keys_recently_synced, 0) as drift_share
+        per_location.*,
+        cast(per_location.keys_settled_drift as {{ dbt.type_float() }})
+            / nullif(per_location.keys_settled_drift + per_location.keys_recently_synced, 0)
+            as drift_share,
+        systems.sync_stopped_min_keys,
+        systems.sync_stopped_share,
+        systems.freshness_target_minutes
 
     from per_location
+    inner join systems
+        on per_location.system_id = systems.system_id
 
 ),
 
 judged as (
 
     select
-        per_location.system_id,
-        per_location.canonical_location,
+        measured.*,
         case
-            when per_location.keys_settled_drift >= systems.sync_stopped_min_keys
-                and shares.drift_share >= systems.sync_stopped_share
+            when keys_settled_drift >= sync_stopped_min_keys
+                and drift_share >= sync_stopped_share
                 then 'settled_keys'
-            when per_location.keys_recently_synced = 0
-                and per_location.keys_settled_drift >= 1
-                and per_location.keys_settled_drift + per_location.keys_in_flight_drift
-                    >= systems.sync_stopped_min_keys
-                and per_location.channel_last_write_at < per_location.drift_since
-                and {{ minutes_between('per_location.channel_last_write_at', cycle_at()) }}
-                    >= 2 * systems.freshness_target_minutes
+            when keys_recently_synced = 0
+                and keys_settled_drift >= 1
+                and keys_settled_drift + keys_in_flight_drift >= sync_stopped_min_keys
+                and channel_last_write_at < drift_since
+                and {{ minutes_between('channel_last_write_at', cycle_at()) }}
+                    >= 2 * freshness_target_minutes
                 then 'channel_silent'
         end as sync_stopped_by
 
-    from per_location
-    inner join shares
-        on per_location.system_id = shares.system_id
-        and per_location.canonical_location = shares.canonical_location
-    inner join systems
-        on per_location.system_id = systems.system_id
+    from measured
 
 ),
 
@@ -157,57 +155,46 @@ settled_examples as (
 final as (
 
     select
-        per_location.system_id,
-        per_location.canonical_location,
-        per_location.keys_observed,
-        per_location.keys_compared,
-        per_location.keys_settled_drift,
-        per_location.keys_recently_synced,
-        per_location.keys_in_flight_drift,
-        per_location.channel_last_write_at,
-        shares.drift_share,
+        judged.system_id,
+        judged.canonical_location,
+        judged.keys_observed,
+        judged.keys_compared,
+        judged.keys_settled_drift,
+        judged.keys_recently_synced,
+        judged.keys_in_flight_drift,
+        judged.channel_last_write_at,
+        judged.drift_share,
         judged.sync_stopped_by is not null as sync_stopped,
         judged.sync_stopped_by,
         coalesce(
             judged.sync_stopped_by is null
-            and per_location.keys_settled_drift >= 2
-            and per_location.keys_settled_drift < systems.sync_stopped_min_keys
-            and shares.drift_share >= systems.sync_stopped_share,
+            and judged.keys_settled_drift >= 2
+            and judged.keys_settled_drift < judged.sync_stopped_min_keys
+            and judged.drift_share >= judged.sync_stopped_share,
             false
         ) as sync_stop_forming,
         case
             when judged.sync_stopped_by is null
-                and per_location.keys_settled_drift < systems.sync_stopped_min_keys
-                and shares.drift_share >= systems.sync_stopped_share
-                and (
-                    per_location.keys_settled_drift >= 2
-                    or per_location.keys_recently_synced = 0
-                )
+                and judged.keys_settled_drift < judged.sync_stopped_min_keys
+                and judged.drift_share >= judged.sync_stopped_share
+                and (judged.keys_settled_drift >= 2 or judged.keys_recently_synced = 0)
                 then
                     case
-                        when per_location.keys_recently_synced = 0
-                            then {{ sync_activity_window_minutes('systems.freshness_target_minutes') }}
-                        else 4 * systems.freshness_target_minutes
+                        when judged.keys_recently_synced = 0
+                            then {{ sync_activity_window_minutes('judged.freshness_target_minutes') }}
+                        else 4 * judged.freshness_target_minutes
                     end
         end as key_alert_hold_minutes,
-        systems.sync_stopped_min_keys,
-        systems.sync_stopped_share,
+        judged.sync_stopped_min_keys,
+        judged.sync_stopped_share,
         {{ cycle_at() }} as cycle_at,
-        per_location.drift_since,
+        judged.drift_since,
         settled_examples.example_skus
 
-    from per_location
-    inner join shares
-        on per_location.system_id = shares.system_id
-        and per_location.canonical_location = shares.canonical_location
-    inner join systems
-        on per_location.system_id = systems.system_id
-    inner join judged
-        on per_location.system_id = judged.system_id
-        and per_location.canonical_location = judged.canonical_location
+    from judged
     left join settled_examples
-        on per_location.system_id = settled_examples.system_id
-        and per_location.canonical_location = settled_examples.canonical_location
+        on judged.system_id = settled_examples.system_id
+        and judged.canonical_location = settled_examples.canonical_location
 
 )
 
