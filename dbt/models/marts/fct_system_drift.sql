@@ -33,7 +33,14 @@ with
 
 current_variances as (
 
-    select * from {{ ref('int_current_variances_evaluated') }}
+    -- is_sync_evidence: the key's drift says the system did not follow the master (null
+    -- when in tolerance); a key whose drift has a specific mechanism (duplicate, missing
+    -- listing, manual edit, ...) is its own exception, not evidence that the sync stopped
+    select
+        *,
+        {{ is_sync_evidence_cause(variance_probable_cause()) }} as is_sync_evidence
+
+    from {{ ref('int_current_variances_evaluated') }}
 
 ),
 
@@ -54,13 +61,9 @@ per_location as (
                 when base_suppression_reason is null and within_tolerance is not null then 1
             end
         ) as keys_compared,
-        -- a key whose drift has a specific mechanism (duplicate, missing listing, manual
-        -- edit, ...) is its own exception, not evidence that the sync stopped
         count(
             case
-                when base_suppression_reason is null
-                    and is_settled
-                    and {{ is_sync_evidence_cause(variance_probable_cause()) }}
+                when base_suppression_reason is null and is_settled and is_sync_evidence
                     then 1
             end
         ) as keys_settled_drift,
@@ -69,7 +72,7 @@ per_location as (
                 when base_suppression_reason is null
                     and within_tolerance = false
                     and not is_settled
-                    and {{ is_sync_evidence_cause(variance_probable_cause()) }}
+                    and is_sync_evidence
                     then 1
             end
         ) as keys_in_flight_drift,
