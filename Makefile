@@ -60,8 +60,9 @@ bench-extract: $(STAMP)
 
 # Detection quality vs the sandbox's ground truth (issue 4): 3 seeds (the scenario library
 # twice, the demo's faults across a DST night) x 48 simulated hours at 5-minute cycles, all
-# at once: 19 min 18 s on 2 cores, inside the 20-minute budget by 43 s. Two seeds, one per
-# core (BENCH_DETECT_ARGS="--seeds 0,1 --jobs 2"), took 11 min 22 s (figures: bench/README.md).
+# at once: 17 min 57 s to 19 min 31 s on 2 cores across four runs, inside the 20-minute
+# budget. Two seeds, one per core (BENCH_DETECT_ARGS="--seeds 0,1 --jobs 2"), took 11 min
+# 22 s (figures: bench/README.md).
 BENCH_DETECT_ARGS ?= --seeds 0,1,2 --hours 48 --jobs 3
 bench-detect: manifest
 	$(BIN)/python -m bench.detect $(BENCH_DETECT_ARGS)
