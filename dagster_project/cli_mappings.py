@@ -8,6 +8,7 @@ recorded with when and why; the clock is injectable so tests decide what "now" i
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shutil
 from collections.abc import Callable
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stockdrift import audit
 from stockdrift.audit_check import Problem, check_mappings, seed_name_for
 from stockdrift.audit_roles import require
+from stockdrift.audit_seed_file import MAPPING_COLUMNS, SeedFileError, read_seed_file
 from stockdrift.clock import Clock, WallClock, to_naive_utc
 from stockdrift.config import StockdriftConfig, load_config
 from stockdrift.warehouse import connect
@@ -77,6 +80,16 @@ def cmd_mappings(args: argparse.Namespace, console: Console) -> int:
         ))
         console.print(f"{len(changes)} row(s) changed")
         return 0
+    try:
+        if args.action == "history" and args.seed:
+            known_seed(args.seed, sorted({p.stem for p in seeds.glob("*.csv")}
+                                         | set(audit.SEED_KEYS)))
+        # Proposed files are read before the warehouse is opened: a wrong path or header
+        # is one line naming the file and the fix, never a traceback.
+        proposed = _proposed(args) if args.action in ("check", "apply") else {}
+    except SeedFileError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
     cfg = load_config(args.config)
     con = connect(cfg.warehouse_path)
     try:
@@ -92,15 +105,34 @@ def cmd_mappings(args: argparse.Namespace, console: Console) -> int:
             ))
             return 0
         if args.action == "check":
-            return _check(args, cfg, con, seeds, console)
-        return _apply(args, cfg, con, seeds, console)
+            return _check(proposed, cfg, con, seeds, console)
+        return _apply(args, proposed, cfg, con, seeds, console)
+    except SeedFileError as exc:  # a seed on disk that cannot be read as its seed
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
     finally:
         con.close()
 
 
+def known_seed(name: str, choices: list[str]) -> str:
+    """`name` if it is one of `choices`, else a one-line error with the nearest name."""
+    if name in choices:
+        return name
+    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]}? " if near else ""
+    raise SeedFileError(f"--seed {name!r} is not a known seed; {hint}"
+                        f"choose one of {', '.join(choices)}")
+
+
 def _proposed(args: argparse.Namespace) -> dict[str, Path]:
-    paths = [Path(p) for p in (args.proposed or [])]
-    return {(args.seed or seed_name_for(p)): p for p in paths}
+    """The files `check --proposed` or `apply` would land, by seed, each read once to fail
+    early on a wrong path, header or value."""
+    named = [args.path] if args.action == "apply" else (args.proposed or [])
+    seed = known_seed(args.seed, list(MAPPING_COLUMNS)) if args.seed else None
+    proposed = {(seed or seed_name_for(Path(p))): Path(p) for p in named}
+    for name, path in proposed.items():
+        read_seed_file(path, name)
+    return proposed
 
 
 def _print_problems(problems: list[Problem], console: Console) -> None:
@@ -112,10 +144,10 @@ def _print_problems(problems: list[Problem], console: Console) -> None:
 
 
 def _check(
-    args: argparse.Namespace, cfg: StockdriftConfig, con: duckdb.DuckDBPyConnection,
+    proposed: dict[str, Path], cfg: StockdriftConfig, con: duckdb.DuckDBPyConnection,
     seeds: Path, console: Console,
 ) -> int:
-    result = check_mappings(con, cfg, seeds, _proposed(args))
+    result = check_mappings(con, cfg, seeds, proposed)
     _print_problems(result.problems, console)
     checked = ", ".join(f"{s}: {sid}" for s, sid in sorted(result.snapshots.items()))
     console.print(f"latest snapshots checked: {checked or 'none yet (run a cycle first)'}")
@@ -125,13 +157,12 @@ def _check(
 
 
 def _apply(
-    args: argparse.Namespace, cfg: StockdriftConfig, con: duckdb.DuckDBPyConnection,
-    seeds: Path, console: Console,
+    args: argparse.Namespace, proposed: dict[str, Path], cfg: StockdriftConfig,
+    con: duckdb.DuckDBPyConnection, seeds: Path, console: Console,
 ) -> int:
     require(cfg, "edit_mappings", args.actor)
     if not args.reason.strip():
         raise ValueError("a reason is required for every mapping change")
-    proposed = _proposed(argparse.Namespace(proposed=[args.path], seed=args.seed))
     seed, path = next(iter(proposed.items()))
     result = check_mappings(con, cfg, seeds, proposed)
     # Unmapped keys that exist today do not block a change; what the change breaks does.

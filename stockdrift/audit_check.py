@@ -17,7 +17,11 @@ from pathlib import Path
 import duckdb
 
 from stockdrift.audit import Row, parse_seed
+from stockdrift.audit_seed_file import MAPPING_COLUMNS, read_seed_file, seed_name_for
 from stockdrift.config import StockdriftConfig
+
+__all__ = ["CheckResult", "Position", "Problem", "check_mappings", "latest_positions",
+           "load_seeds", "seed_name_for"]
 
 KIND_OF = {"sku": ("sku_map", "external_sku"), "location": ("location_map", "external_location")}
 
@@ -69,18 +73,11 @@ def latest_positions(con: duckdb.DuckDBPyConnection) -> list[Position]:
 
 
 def load_seeds(seeds_dir: Path) -> dict[str, list[Row]]:
+    """Every seed on disk; the mapping seeds checked like a proposed file (a seed missing a
+    column fails naming the file, not as a bare KeyError)."""
     paths = sorted(seeds_dir.glob("*.csv"))
-    return {p.stem: parse_seed(p.read_text(encoding="utf-8"))[1] for p in paths}
-
-
-def seed_name_for(path: Path) -> str:
-    """Which seed a proposed file replaces, from its columns."""
-    columns, _ = parse_seed(path.read_text(encoding="utf-8"))
-    for seed, marker in (("sku_map", "external_sku"), ("location_map", "external_location"),
-                         ("bundle_components", "component_sku")):
-        if marker in columns:
-            return seed
-    raise ValueError(f"{path}: cannot tell which mapping seed it is from columns {columns}")
+    return {p.stem: read_seed_file(p, p.stem) if p.stem in MAPPING_COLUMNS
+            else parse_seed(p.read_text(encoding="utf-8"))[1] for p in paths}
 
 
 def _mapping(rows: list[Row], column: str) -> dict[tuple[str, str], set[str]]:
@@ -178,8 +175,7 @@ def check_mappings(
 ) -> CheckResult:
     """Validate the seeds (with `proposed` files replacing theirs) against the latest stock."""
     current = load_seeds(seeds_dir)
-    replacing = {s: parse_seed(p.read_text(encoding="utf-8"))[1] for s, p in
-                 (proposed or {}).items()}
+    replacing = {s: read_seed_file(p, s) for s, p in (proposed or {}).items()}
     seeds = {**current, **replacing}
     positions = latest_positions(con)
     result = CheckResult(snapshots={p.system_id: p.snapshot_id for p in positions})
