@@ -4,8 +4,9 @@ Reads each system's latest successful snapshot (`intermediate.int_positions_unio
 connector's rows in one shape) and reports, before anyone finds out from a wrong alert:
 unmapped SKUs and locations (with the stock they hide), one external id mapped to two
 canonical ids, duplicate rows, mapped locations without a time zone (not in
-`config.locations`), rows for unknown systems, bundle components no SKU mapping knows, and,
-for a proposed seed, every SKU or location with stock that the change would orphan.
+`config.locations`), rows for unknown systems, bundle components the master does not map,
+bundles no channel lists, and, for a proposed seed, every SKU or location with stock that
+the change would orphan.
 """
 
 from __future__ import annotations
@@ -137,17 +138,25 @@ def _unmapped(seeds: dict[str, list[Row]], positions: list[Position]) -> list[Pr
 
 
 def _bundles(seeds: dict[str, list[Row]], cfg: StockdriftConfig) -> list[Problem]:
-    bundle_rows = seeds.get("bundle_components", [])
-    known = {r["canonical_sku"] for r in seeds.get("sku_map", []) if r["system_id"] == cfg.master}
+    """Components are stock the master books, so each needs a master sku_map row. A bundle
+    (kit) is built from them and has no stock of its own in the master: it only needs a
+    channel that lists it (any system's sku_map row), else nothing compares it."""
+    sku_rows = seeds.get("sku_map", [])
+    on_master = {r["canonical_sku"] for r in sku_rows if r["system_id"] == cfg.master}
+    listed = {r["canonical_sku"] for r in sku_rows}
     problems = []
-    for r in bundle_rows:
-        for column in ("bundle_sku", "component_sku"):
-            sku = r.get(column, "")
-            if sku and sku not in known:
-                problems.append(Problem("bundle_component_unmapped", "error",
-                                        "bundle_components", cfg.master, sku,
-                                        f"{column} of bundle {r.get('bundle_sku')} has no "
-                                        f"sku_map row on the master ({cfg.master})"))
+    for bundle in sorted({r["bundle_sku"] for r in seeds.get("bundle_components", [])}
+                         - listed):
+        problems.append(Problem("bundle_unlisted", "warning", "bundle_components", "",
+                                bundle, "no system's sku_map maps to this bundle, so no "
+                                "listing of it is compared with what its components build"))
+    for r in seeds.get("bundle_components", []):
+        sku = r["component_sku"]
+        if sku not in on_master:
+            problems.append(Problem("bundle_component_unmapped", "error",
+                                    "bundle_components", cfg.master, sku,
+                                    f"component_sku of bundle {r['bundle_sku']} has no "
+                                    f"sku_map row on the master ({cfg.master})"))
     return problems
 
 

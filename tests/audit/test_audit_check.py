@@ -10,10 +10,12 @@ import pytest
 from conftest import SeedRepo
 from scenario_warehouse import ReportWarehouse
 
+from sandbox.catalog import UNMAPPED_SKU, external_skus
 from stockdrift.audit_check import CheckResult, check_mappings, seed_name_for
 from stockdrift.config import load_config
 
 UNMAPPED_LOCATION = "777000111"  # dbt_scenario.UNMAPPED_SHOPIFY_LOCATION
+SHIPPED_SEEDS = Path(__file__).resolve().parents[2] / "dbt" / "seeds"
 
 
 def _check(wh: ReportWarehouse, seeds: Path, proposed: dict[str, Path] | None = None
@@ -107,3 +109,29 @@ def test_unrecognised_proposed_file_is_refused(tmp_path: Path) -> None:
     odd.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="cannot tell which mapping seed"):
         seed_name_for(odd)
+
+
+def test_shipped_seeds_pass_their_own_check(report_warehouse: ReportWarehouse) -> None:
+    """The committed seeds on a warehouse built from the sandbox's catalog: the only errors
+    are the scenario's deliberate ones (SD-2001 launched everywhere before anyone mapped it,
+    a Shopify location nobody mapped). The kit SD-KIT-01 is listed on Shopify only and built
+    from its components, so the master has no row for it and needs none."""
+    result = _check(report_warehouse, SHIPPED_SEEDS)
+    deliberate = {("unmapped_sku", s, external_skus(UNMAPPED_SKU)[s]) for s in result.snapshots}
+    assert {(p.kind, p.system_id, p.key) for p in result.errors} == {
+        *deliberate, ("unmapped_location", "shopify", UNMAPPED_LOCATION)}
+    assert [p for p in result.problems if p.seed == "bundle_components"] == []
+
+
+def test_a_bundle_no_channel_lists_and_a_component_off_the_master(
+    report_warehouse: ReportWarehouse, seed_repo: SeedRepo
+) -> None:
+    seed_repo.write("bundle_components.csv",
+                    "bundle_sku,component_sku,component_qty\nSD-KIT-01,SD-1003,1\n"
+                    "SD-KIT-09,SD-1004,2\nSD-KIT-01,SD-KIT-01,1\n")
+    result = _check(report_warehouse, seed_repo.seeds)
+    bundles = {(p.kind, p.severity, p.key) for p in result.problems
+               if p.seed == "bundle_components"}
+    # seed_repo's sku_map has the real rows: Shopify lists SD-KIT-01; SD-KIT-09 nobody lists.
+    assert bundles == {("bundle_unlisted", "warning", "SD-KIT-09"),
+                       ("bundle_component_unmapped", "error", "SD-KIT-01")}
