@@ -91,12 +91,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_dev(args: argparse.Namespace, console: Console) -> int:
     """Sandbox servers on their fixed ports (the config's base URLs) and its file feeds, plus
-    the Dagster UI on the same definitions."""
+    the Dagster UI on the same definitions. The UI only starts once every sandbox port
+    answers HTTP; otherwise this exits 1 saying which server failed and why."""
     import yaml
 
     from dagster_project.demo import write_demo_config
     from sandbox.feeds import feed_urls
-    from sandbox.serve import sandbox_env
+    from sandbox.serve import SandboxStartError, dev_ports, sandbox_env, start_sandbox
 
     dev_dir = Path("out/dev")
     feeds = dev_dir / "feeds"
@@ -104,30 +105,25 @@ def cmd_dev(args: argparse.Namespace, console: Console) -> int:
     systems = yaml.safe_load(example.read_text(encoding="utf-8"))["systems"]
     # HTTP systems keep the config's fixed ports; the file feeds point at the dev folder
     urls = {s["id"]: s["base_url"] for s in systems} | feed_urls(feeds)
-    env = dict(os.environ)
-    env.update(sandbox_env())
-    env["STOCKDRIFT_CONFIG"] = str(write_demo_config(example, dev_dir, urls))
-    home = Path(env.get("DAGSTER_HOME", "out/dagster_home")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    env["DAGSTER_HOME"] = str(home)
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.serve", "--feeds", str(feeds), "--speed", "1"],
-        env=env,
-    )
     try:
+        sandbox = start_sandbox(dev_ports(urls), feeds, speed=1.0)
+    except SandboxStartError as exc:
+        console.print(f"[red]error:[/] the sandbox servers did not start, so the Dagster UI "
+                      f"was not started either: {exc}")
+        return 1
+    with sandbox:
+        for line in sandbox.describe():
+            console.print(line, highlight=False)
+        env = dict(os.environ)
+        env.update(sandbox_env())
+        env["STOCKDRIFT_CONFIG"] = str(write_demo_config(example, dev_dir, urls))
+        home = Path(env.get("DAGSTER_HOME", "out/dagster_home")).resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        env["DAGSTER_HOME"] = str(home)
+        dagster = str(Path(sys.executable).parent / "dagster")
         return subprocess.call(
-            [
-                str(Path(sys.executable).parent / "dagster"),
-                "dev",
-                "-m",
-                "dagster_project.definitions",
-                "-p",
-                str(args.port),
-            ],
-            env=env,
+            [dagster, "dev", "-m", "dagster_project.definitions", "-p", str(args.port)], env=env
         )
-    finally:
-        sandbox.terminate()
 
 
 def build_parser() -> argparse.ArgumentParser:

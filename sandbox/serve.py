@@ -3,8 +3,10 @@
     with SandboxServers(world, clock) as servers:
         servers.base_urls["shopify"]   # http://127.0.0.1:<port>
 
-Standalone (`make dev`): `python -m sandbox.serve --ports 18701,18702,18703 --speed 60`
-(`--feeds out/feeds` also writes the WMS, supplier 846 and partner CSV feeds as time passes).
+`stockdrift dev` (`make dev`) and the standalone `python -m sandbox.serve --speed 60` both
+serve through `start_sandbox(DEV_PORTS, feeds)`: it raises `SandboxStartError` unless every
+port listens and answers HTTP (`--feeds out/feeds` also writes the WMS, supplier 846 and
+partner CSV feeds as simulated time passes).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
 
 from sandbox.feeds import WMS_FILE, feed_urls, write_feeds
 from sandbox.scenario import Scenario
@@ -33,7 +38,8 @@ from sandbox.servers.square import SquareApp
 from sandbox.world import World
 from stockdrift.clock import Clock, OffsetClock, parse_utc
 
-__all__ = ["SANDBOX_TOKENS", "TOKEN_ENV", "FaultMode", "SandboxServers", "sandbox_env"]
+__all__ = ["DEV_PORTS", "SANDBOX_TOKENS", "TOKEN_ENV", "FaultMode", "RunningSandbox",
+           "SandboxServers", "SandboxStartError", "dev_ports", "sandbox_env", "start_sandbox"]
 
 SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp,
                                        "shipbob": ShipBobApp}
@@ -42,6 +48,13 @@ SYSTEMS: dict[str, type[VendorApp]] = {"erp": NetSuiteApp, "shopify": ShopifyApp
 SYSTEMS.update({"amazon": AmazonApp, "square": SquareApp, "shopify_gql": ShopifyGraphqlApp})
 SANDBOX_TOKENS.update({"amazon": "Atzr|sandbox-refresh-token", "square": "EAAAsandbox-square",
                        "shopify_gql": "shpat_sandbox_graphql"})
+
+# Config system ids answered by another system's server (one SP-API host serves FBA summaries
+# and merchant-fulfilled listings).
+SERVED_BY: dict[str, str] = {"amazon_mfn": "amazon"}
+# The fixed ports of `make dev`, the base URLs stockdrift.example.yml names.
+DEV_PORTS: dict[str, int] = {"erp": 18701, "shopify": 18702, "shipbob": 18703, "amazon": 18704,
+                             "square": 18705, "shopify_gql": 18706}
 
 # The environment variables stockdrift.example.yml names in `credentials`, per HTTP system
 # (the file feeds need none). The demo and the detection benchmark export `sandbox_env()`.
@@ -67,6 +80,10 @@ def sandbox_env(systems: Iterable[str] | None = None) -> dict[str, str]:
     return env
 
 
+class SandboxStartError(RuntimeError):
+    """A sandbox server could not listen on its port or did not answer HTTP."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -88,16 +105,24 @@ class SandboxServers:
         self.base_urls: dict[str, str] = {}
 
     def start(self) -> SandboxServers:
+        """Listen on every port or on none: a port that cannot be bound stops the servers
+        already started and raises `SandboxStartError` naming the system and port."""
         for system_id, app in self.apps.items():
-            server = _Server((self.host, self._ports[system_id]), make_handler(app))
+            port = self._ports[system_id]
+            try:
+                server = _Server((self.host, port), make_handler(app))
+            except OSError as exc:
+                self.stop()
+                raise SandboxStartError(f"sandbox {system_id} cannot listen on "
+                                        f"{self.host}:{port}: {exc.strerror or exc}") from exc
             self._servers[system_id] = server
             self.base_urls[system_id] = f"http://{self.host}:{server.server_address[1]}"
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"sandbox-{system_id}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        # one SP-API host serves FBA summaries and merchant-fulfilled listings
-        self.base_urls["amazon_mfn"] = self.base_urls["amazon"]
+        for system_id, server_id in SERVED_BY.items():
+            self.base_urls[system_id] = self.base_urls[server_id]
         return self
 
     def rate_limits_on_world_time(self) -> None:
@@ -146,6 +171,116 @@ class SandboxServers:
         return {system_id: app.requests_served for system_id, app in self.apps.items()}
 
 
+def dev_ports(base_urls: Mapping[str, str]) -> dict[str, int]:
+    """Port per sandbox server: `DEV_PORTS`, overridden by the loopback HTTP base URLs a
+    config names (a system another server answers must name that server's port)."""
+    ports = dict(DEV_PORTS)
+    for system_id, url in base_urls.items():
+        parts = urlsplit(url)
+        server_id = SERVED_BY.get(system_id, system_id)
+        if parts.scheme != "http" or server_id not in SYSTEMS or parts.port is None:
+            continue
+        if system_id in SERVED_BY and base_urls.get(server_id, url) != url:
+            raise SandboxStartError(f"{system_id} is served by the {server_id} server: its "
+                                    f"base_url {url} must be {server_id}'s "
+                                    f"{base_urls[server_id]}")
+        ports[server_id] = parts.port
+    return ports
+
+
+def _unanswered(base_urls: Mapping[str, str], timeout: float) -> dict[str, str]:
+    """System id -> why its server gave no HTTP answer (any status is an answer)."""
+    failed: dict[str, str] = {}
+    with httpx.Client(timeout=timeout) as http:
+        for system_id, url in base_urls.items():
+            try:
+                http.get(f"{url}/")
+            except httpx.HTTPError as exc:
+                failed[system_id] = f"{url}: {exc}"
+    return failed
+
+
+class RunningSandbox:
+    """The servers of `start_sandbox` and, given a folder, a thread writing the file feeds
+    as simulated time passes. Stop it (or leave its `with` block) to free the ports."""
+
+    def __init__(self, servers: SandboxServers, world: World, clock: Clock,
+                 feeds: Path | None) -> None:
+        self.servers, self.world, self.clock, self.feeds = servers, world, clock, feeds
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    @property
+    def base_urls(self) -> dict[str, str]:
+        return self.servers.base_urls
+
+    def start_feeds(self, interval: float = 0.5) -> None:
+        if self.feeds is None:
+            return
+        _write_due_feeds(self.world, self.clock, self.feeds)  # a broken feed fails the start
+        self._writer = threading.Thread(target=self._write_feeds, args=(interval,),
+                                        name="sandbox-feeds", daemon=True)
+        self._writer.start()
+
+    def _write_feeds(self, interval: float) -> None:
+        assert self.feeds is not None
+        while not self._stop.wait(interval):
+            try:
+                _write_due_feeds(self.world, self.clock, self.feeds)
+            except Exception as exc:  # keep serving; say so on stderr
+                print(f"sandbox feeds: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    def describe(self) -> list[str]:
+        """One line per system: its base URL and the sandbox secret it takes."""
+        lines = [f"{system_id:11} {url}  "
+                 f"token={SANDBOX_TOKENS[SERVED_BY.get(system_id, system_id)]}"
+                 for system_id, url in self.base_urls.items()]
+        if self.feeds is not None:
+            lines += [f"{system_id:11} {url}" for system_id, url in feed_urls(self.feeds).items()]
+        return lines
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(timeout=5)
+        self.servers.stop()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def start_sandbox(ports: Mapping[str, int], feeds: Path | None = None, *, speed: float = 60.0,
+                  seed: int = 7, start: datetime | None = None, clean: bool = False,
+                  host: str = "127.0.0.1", answer_timeout: float = 5.0) -> RunningSandbox:
+    """Every sandbox server listening on its port (0 = a free one) and answering HTTP, and
+    the file feeds written once; else `SandboxStartError`, with nothing left running.
+    `start` is the simulated start (default: now, whole minute); the world runs `speed`
+    simulated seconds per wall second from there."""
+    begin = start or datetime.now(UTC).replace(second=0, microsecond=0)
+    world = World(seed, begin, Scenario.clean() if clean else None)
+    clock = OffsetClock(begin, speed=speed)
+    servers = SandboxServers(world, clock, ports=dict(ports), host=host).start()
+    running = RunningSandbox(servers, world, clock, feeds)
+    try:
+        silent = _unanswered({s: servers.base_urls[s] for s in servers.apps}, answer_timeout)
+        if silent:
+            raise SandboxStartError("sandbox servers do not answer HTTP: "
+                                    + "; ".join(f"{s} {why}" for s, why in silent.items()))
+        try:
+            running.start_feeds()
+        except Exception as exc:
+            raise SandboxStartError(f"sandbox feeds in {feeds} not written: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
 def _write_due_feeds(world: World, clock: Clock, folder: Path) -> None:
     before = world.now
     world.advance_to(clock.now())
@@ -155,9 +290,9 @@ def _write_due_feeds(world: World, clock: Clock, folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the sandbox vendor APIs on loopback.")
-    parser.add_argument("--ports", default="18701,18702,18703,18704,18705,18706",
-                        help="ports in SYSTEMS order: erp,shopify,shipbob,amazon,square,"
-                             "shopify_gql (0 = any free port)")
+    parser.add_argument("--ports", default=",".join(str(p) for p in DEV_PORTS.values()),
+                        help="ports in SYSTEMS order: " + ",".join(SYSTEMS)
+                             + " (0 = any free port)")
     parser.add_argument("--speed", type=float, default=60.0,
                         help="simulated seconds per wall second")
     parser.add_argument("--seed", type=int, default=7)
@@ -172,25 +307,24 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= len(ports) <= len(SYSTEMS):
         parser.error(f"--ports takes up to {len(SYSTEMS)} comma-separated ports")
     ports += [0] * (len(SYSTEMS) - len(ports))  # systems not given a port get a free one
-    start = (parse_utc(args.start) if args.start
-             else datetime.now(UTC).replace(second=0, microsecond=0))
-    world = World(args.seed, start, Scenario.clean() if args.clean else None)
-    clock = OffsetClock(start, speed=args.speed)
-    servers = SandboxServers(world, clock, ports=dict(zip(SYSTEMS, ports, strict=True)))
+    try:
+        sandbox = start_sandbox(dict(zip(SYSTEMS, ports, strict=True)),
+                                Path(args.feeds) if args.feeds else None, speed=args.speed,
+                                seed=args.seed, clean=args.clean,
+                                start=parse_utc(args.start) if args.start else None)
+    except SandboxStartError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with servers:
-        for system_id, url in servers.base_urls.items():
-            print(f"{system_id:8} {url}  token={SANDBOX_TOKENS[system_id]}", flush=True)
-        print(f"simulated start {start.isoformat()} speed x{args.speed:g}; Ctrl-C stops",
-              flush=True)
-        if args.feeds:
-            for system_id, url in feed_urls(Path(args.feeds)).items():
-                print(f"{system_id:8} {url}", flush=True)
+    with sandbox:
+        for line in sandbox.describe():
+            print(line, flush=True)
+        print(f"simulated start {sandbox.world.start.isoformat()} speed x{args.speed:g}; "
+              "Ctrl-C stops", flush=True)
         try:
             while not stop.wait(0.5):
-                if args.feeds:
-                    _write_due_feeds(world, clock, Path(args.feeds))
+                pass
         except KeyboardInterrupt:
             pass
     return 0
