@@ -1,8 +1,9 @@
 """`stockdrift exceptions list|show|ack|snooze|resolve`: work the exception queue.
 
 Owners act on their own exceptions, admins on all (checked in `stockdrift.queue.transition`);
-every decision is logged with who, when and why. The clock is injected so tests (and replays)
-decide what "now" and "older than 2h" mean.
+every decision is logged with who, when and why. "Now" (ages, `--older-than`, snooze and
+decision times) is the warehouse's own clock (`stockdrift.cycle_clock`: its latest cycle when
+it runs on a simulated world, else the wall clock); tests inject a clock instead.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from rich.text import Text
 from alerts.routing import require_valid_routes
 from stockdrift import queue
 from stockdrift.audit_roles import require
-from stockdrift.clock import Clock, WallClock, to_naive_utc
+from stockdrift.clock import Clock, to_naive_utc
 from stockdrift.config import StockdriftConfig, load_config
+from stockdrift.cycle_clock import warehouse_clock
 from stockdrift.warehouse import open_warehouse
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -64,14 +66,13 @@ def register(subparsers: Any, clock: Clock | None = None) -> dict[str, Handler]:
         p.add_argument("--reason", required=True)
         if action == "snooze":
             p.add_argument("--for", dest="for_", type=duration, required=True)
-    source = clock or WallClock()
-    return {"exceptions": lambda args, console: run(args, console, source)}
+    return {"exceptions": lambda args, console: run(args, console, clock)}
 
 
-def run(args: argparse.Namespace, console: Console, clock: Clock) -> int:
+def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) -> int:
     cfg = load_checked(args.config)
-    now = clock.now()
     with open_warehouse(cfg.warehouse_path) as con:
+        now = (clock or warehouse_clock(con)).now()
         if args.action == "list":
             before = now - args.older_than if args.older_than else None
             rows = queue.list_exceptions(con, status=args.status, owner=args.owner,
