@@ -22,8 +22,9 @@ from rich.text import Text
 from alerts.routing import require_valid_routes
 from stockdrift import queue
 from stockdrift.audit_roles import require
+from stockdrift.choices import require_choice, require_optional
 from stockdrift.clock import Clock, to_naive_utc
-from stockdrift.config import StockdriftConfig, load_config
+from stockdrift.config import CAUSES, StockdriftConfig, load_config
 from stockdrift.cycle_clock import warehouse_clock
 from stockdrift.warehouse import open_warehouse
 
@@ -53,7 +54,7 @@ def register(subparsers: Any, clock: Clock | None = None) -> dict[str, Handler]:
     acts = exc.add_subparsers(dest="action", required=True)
     lst = acts.add_parser("list", help="exceptions, worst first")
     lst.add_argument("--status", default="active",
-                     help="open|acknowledged|snoozed|resolved|active|all (default active)")
+                     help=f"{'|'.join(queue.STATUS_FILTERS)} (default active)")
     lst.add_argument("--owner")
     lst.add_argument("--system")
     lst.add_argument("--cause")
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) 
     with open_warehouse(cfg.warehouse_path) as con:
         now = (clock or warehouse_clock(con)).now()
         if args.action == "list":
+            _check_filters(con, cfg, args)
             before = now - args.older_than if args.older_than else None
             rows = queue.list_exceptions(con, status=args.status, owner=args.owner,
                                          system=args.system, cause=args.cause,
@@ -90,6 +92,23 @@ def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) 
         tail = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
         console.print(f"{full}: {status} by {args.actor}{tail}")
     return 0
+
+
+def _check_filters(con: Any, cfg: StockdriftConfig, args: argparse.Namespace) -> None:
+    """A typo must not read as an empty queue: refuse values neither the config (owners,
+    routing, systems), the lifecycle, the cause list nor the queue itself knows."""
+    def seen(column: str) -> set[str]:
+        rows = con.execute(f"select distinct {column} from ops.exceptions "
+                           f"where {column} is not null").fetchall()
+        return {str(r[0]) for r in rows}
+
+    routing = cfg.routing
+    owners = {*cfg.owners, routing.default_owner, routing.mapping_owner,
+              *(r.owner for r in routing.rules), *seen("owner_id")}
+    require_choice("status", args.status, queue.STATUS_FILTERS)
+    require_optional("owner", args.owner, owners)
+    require_optional("system", args.system, {s.id for s in cfg.systems} | seen("system_id"))
+    require_optional("cause", args.cause, {*CAUSES, *seen("cause")})
 
 
 def _table(rows: list[dict[str, Any]], status: str, now: datetime) -> Table:

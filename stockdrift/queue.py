@@ -22,6 +22,9 @@ from stockdrift.config import StockdriftConfig
 
 SYSTEM_ACTOR = "stockdrift"
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
+# what `list_exceptions(status=...)` accepts: a status, `active` (not resolved) or `all`
+STATUS_FILTERS: tuple[str, ...] = (*STATUSES, "active", "all")
 
 
 class PermissionDenied(PermissionError):
