@@ -102,7 +102,20 @@ def _overview(msg: AlertMessage, mention: str | None) -> Block:
     ]
     if msg.probable_cause:
         lines.append(f"*Probable cause:* {mrkdwn(msg.probable_cause)}")
+    last_write = msg.evidence.get("channel_last_write")
+    if last_write:
+        lines.append(f"*Channel last took a write:* {_last_writes(last_write)}")
     return _section("\n".join(lines))
+
+
+def _last_writes(by_location: dict[str, str | None]) -> str:
+    """When the channel last took any write at each incident location (vendor write times)."""
+    def one(value: str | None) -> str:
+        return when(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else (
+            "not reported by the vendor")
+    if len(by_location) == 1:
+        return one(next(iter(by_location.values())))
+    return ", ".join(f"{mrkdwn(loc)} {one(v)}" for loc, v in sorted(by_location.items()))
 
 
 def _items(msg: AlertMessage) -> Block:

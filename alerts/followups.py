@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from alerts.grouping import SEVERITY_RANK, alert_id_for, build_messages
+from alerts.grouping import SEVERITY_RANK, alert_id_for, build_messages, keys_behind
 from alerts.model import AlertKind, AlertMessage
 from alerts.routing import RouteInput, route
 from stockdrift.config import StockdriftConfig
@@ -124,25 +124,47 @@ def _worsened(
     rows = exception_rows(con, "status in ('open', 'acknowledged') and alerted_at is not null",
                           [])
     told = notices(con, ("opened", "worsened"), [r["fingerprint"] for r in rows])
-    worse = []
+    worse: list[Row] = []
+    grew: dict[str, int] = {}  # incident fingerprint -> keys behind when last told
     for r in rows:
-        said = [_severity_said(m, r["fingerprint"]) for t, m in told.get(r["fingerprint"], [])
-                if t >= r["alerted_at"]]
-        last = said[-1] if said else r["severity"]
-        if SEVERITY_RANK.get(r["severity"], 9) < SEVERITY_RANK.get(last, 9):
+        said = [json.loads(m) for t, m in told.get(r["fingerprint"], []) if t >= r["alerted_at"]]
+        last = _severity_said(said[-1], r["fingerprint"]) if said else r["severity"]
+        before = _keys_said(said, r["fingerprint"])
+        now = keys_behind(r)
+        if now is not None and before is not None and now > before:
+            grew[r["fingerprint"]] = before  # an incident with more keys behind it
+        if SEVERITY_RANK.get(r["severity"], 9) < SEVERITY_RANK.get(last, 9) or (
+                r["fingerprint"] in grew):
             worse.append(r)
     messages = []
     for msg in _per_thread(worse, cfg, at, "worsened", links):
-        # The same rise is one notice, however often the cycle reruns.
-        parts = [f"{fp}@{msg.evidence['severities'][fp]}" for fp in msg.fingerprints]
+        # The same rise (or growth) is one notice, however often the cycle reruns.
+        behind = msg.evidence.get("keys_behind") or {}
+        parts = [f"{fp}@{msg.evidence['severities'][fp]}"
+                 + (f"+{behind[fp]}" if fp in grew else "") for fp in msg.fingerprints]
         new_id = alert_id_for("worsened", msg.owner_id, msg.cause, msg.system_id, parts)
-        messages.append(replace(msg, alert_id=new_id))
+        messages.append(replace(msg, alert_id=new_id, summary=_growth(msg, grew) + msg.summary))
     return messages
 
 
-def _severity_said(message: str, fp: str) -> str:
-    data = json.loads(message)
+def _severity_said(data: dict[str, Any], fp: str) -> str:
     return str((data.get("evidence") or {}).get("severities", {}).get(fp) or data["severity"])
+
+
+def _keys_said(said: list[dict[str, Any]], fp: str) -> int | None:
+    """Keys behind an incident in the last notice that counted them (None: never counted)."""
+    counts = [(m.get("evidence") or {}).get("keys_behind", {}).get(fp) for m in said]
+    known = [int(c) for c in counts if c is not None]
+    return known[-1] if known else None
+
+
+def _growth(msg: AlertMessage, grew: dict[str, int]) -> str:
+    behind = msg.evidence.get("keys_behind") or {}
+    counts = [(behind[fp], was) for fp, was in grew.items() if fp in behind]
+    if not counts:
+        return ""
+    now, was = sum(c for c, _ in counts), sum(w for _, w in counts)
+    return f"{now} SKUs behind the master now, {was} when last told. "
 
 
 def _escalated(

@@ -127,7 +127,9 @@ def _message(
         "routing": decision.reason if decision else "",
         # What each exception's severity was when this went out ("materially worse" later).
         "severities": {r["fingerprint"]: r["severity"] for r in rows},
+        **_incident_evidence(rows),
     }
+    items = [item for r in rows for item in _items_of(r)]
     return AlertMessage(
         alert_id=alert_id_for(kind, owner, cause, system, id_parts, cycle_at),
         kind=kind,
@@ -141,8 +143,8 @@ def _message(
         probable_cause=str(top.get("probable_cause") or ""),
         suggested_check=str(top.get("suggested_check") or ""),
         since=min(_dt(r["first_seen_at"]) or cycle_at for r in rows),
-        items=[_item(r) for r in rows[:MAX_LISTED_ITEMS]],
-        total_items=len(rows),
+        items=items[:MAX_LISTED_ITEMS],
+        total_items=max(sum(_keys_listed(r) for r in rows), len(items)),
         evidence=json.loads(json.dumps(evidence, default=str)),
         fingerprints=fingerprints,
         report_url=report_url or cfg.slack.report_url,
@@ -179,7 +181,10 @@ def _title(
         name = cfg.owners[owner].name if owner in cfg.owners else owner
         return f"Digest: {_count(len(rows), 'open exception')} for {name or owner}"
     skus = {r.get("canonical_sku") or r.get("external_id") for r in rows} - {None, ""}
-    n = len(skus) if skus else len(rows)
+    n, per_sku = (len(skus), True) if skus else (len(rows), False)
+    behind = [keys_behind(r) for r in rows]
+    if not skus and any(k is not None for k in behind):  # an incident: the keys behind it
+        n, per_sku = sum(k or 0 for k in behind), True
     locations = sorted({r["canonical_location"] for r in rows if r.get("canonical_location")})
     where = ""
     if len(locations) == 1:
@@ -188,7 +193,7 @@ def _title(
         where = f" at {len(locations)} locations"
     template = _CAUSE_TEXT.get(cause, "{sys}: " + cause.replace("_", " ") + "{for_n}{where}")
     text = template.format(
-        sys=system_label(cfg, system), for_n=f" for {_count(n, 'SKU')}" if skus else "",
+        sys=system_label(cfg, system), for_n=f" for {_count(n, 'SKU')}" if per_sku else "",
         where=where, n=f" {n}", n_raw=n, s="" if n == 1 else "s",
     )
     return f"{_KIND_PREFIX.get(kind, '')}{text} ({cause.replace('_', ' ')})"
@@ -223,6 +228,53 @@ def _item(row: dict[str, Any]) -> AlertItem:
         detail=str(ev.get("detail") or row.get("title") or ""),
         master_changed_at=_dt(_first(ev, "last_master_change_at", "master_changed_at")),
     )
+
+
+def keys_behind(row: dict[str, Any]) -> int | None:
+    """How many keys an incident row (sync_stopped) stands for; None for a per-key row."""
+    value = _evidence(row).get("keys_behind")
+    return None if value is None else int(value)
+
+
+def _keys_listed(row: dict[str, Any]) -> int:
+    return max(keys_behind(row) or 1, len(_evidence(row).get("examples") or []))
+
+
+def _items_of(row: dict[str, Any]) -> list[AlertItem]:
+    """The row's own item, or for an incident the example keys behind it (worst first)."""
+    examples = _evidence(row).get("examples") or []
+    if not examples:
+        return [_item(row)]
+    return [
+        AlertItem(
+            canonical_sku=str(e.get("canonical_sku") or ""),
+            canonical_location=str(row.get("canonical_location") or ""),
+            system_id=str(row.get("system_id") or ""),
+            observed=_float(e.get("observed_qty")),
+            expected=_float(e.get("expected_qty")),
+            variance=_float(e.get("variance_units")),
+            observed_at=_dt(e.get("observed_at")),
+            detail="behind past its freshness target" if e.get("settled")
+            else "behind, still within its freshness target",
+            master_changed_at=_dt(e.get("last_master_change_at")),
+        )
+        for e in examples
+    ]
+
+
+def _incident_evidence(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per incident: keys behind (a later, larger count is a thread update) and when the
+    channel last took a write at its location (None: the vendor reports no write times)."""
+    incidents = [(r, _evidence(r)) for r in rows if keys_behind(r) is not None]
+    if not incidents:
+        return {}
+    return {
+        "keys_behind": {r["fingerprint"]: keys_behind(r) for r, _ in incidents},
+        "channel_last_write": {
+            str(r.get("canonical_location") or ""): ev.get("channel_last_write_at")
+            for r, ev in incidents if "channel_last_write_at" in ev
+        },
+    }
 
 
 def _thread_of(rows: list[dict[str, Any]]) -> str | None:

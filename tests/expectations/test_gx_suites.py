@@ -47,7 +47,8 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def add_variance(con: duckdb.DuckDBPyConnection, sku: str, observed: int, expected: int, *,
-                 settled: bool, suppressed: bool = False, location: str = "EAST-DC") -> None:
+                 settled: bool, suppressed: bool = False, location: str = "EAST-DC",
+                 reason: str | None = None) -> None:
     diff = observed - expected
     direction = "overstated" if diff > 0 else "understated" if diff < 0 else "match"
     cause = None if diff == 0 else "oversell_risk" if diff > 0 else "sync_lag_breach"
@@ -57,7 +58,8 @@ def add_variance(con: duckdb.DuckDBPyConnection, sku: str, observed: int, expect
         " '2026-11-02 14:30', '2026-11-02 14:00', ?, ?, null, ?, 0, ?, '2026-11-02 14:10', 5,"
         " ?, ?, ?, ?, 'check it', 10.0, ?, 'high', ?, 'erp', 1, true, 0, null, null)",
         [sku, location, sku, observed, expected, expected, expected, diff, abs(diff), direction,
-         diff == 0, settled, suppressed, "extract_failed" if suppressed else None, cause,
+         diff == 0, settled, suppressed or reason is not None,
+         reason or ("extract_failed" if suppressed else None), cause,
          abs(diff) * 10.0, abs(diff) * 10.0],
     )
 
@@ -206,3 +208,31 @@ def test_unchanged_input_reuses_gx_verdict_and_any_change_revalidates(
     assert [o.success for o in gx_engine.validate(
         "memo_test", frame.assign(row_id=[7, 8], late=[4, 0]), looser)] == [True]
     assert len(calls) == 4
+
+
+def test_sync_stopped_incident_carries_the_keys_behind(con: duckdb.DuckDBPyConnection) -> None:
+    """The incident names a few keys behind it with their numbers (settled first, then the
+    largest), and the channel's last write: what the alert shows instead of "(no SKU)"."""
+    con.execute("""create table marts.fct_system_drift as select * from (values
+        ('shopify', 'CICERO-3PL', 30, 3, 4, 0, 1.0, true, 'channel_silent',
+         timestamp '2026-11-02 13:40', timestamp '2026-11-02 14:10', 'SD-1, SD-2, SD-3')
+        ) t(system_id, canonical_location, keys_compared, keys_settled_drift,
+            keys_in_flight_drift, keys_recently_synced, drift_share, sync_stopped,
+            sync_stopped_by, channel_last_write_at, drift_since, example_skus)""")
+    stopped = {"location": "CICERO-3PL", "reason": "sync_stopped"}
+    add_variance(con, "SD-1", 12, 3, settled=True, **stopped)
+    add_variance(con, "SD-2", 2, 9, settled=True, **stopped)
+    add_variance(con, "SD-9", 40, 10, settled=False, **stopped)       # in flight, largest
+    add_variance(con, "SD-5", 5, 5, settled=True, **stopped)          # matches: not behind
+    add_variance(con, "SD-7", 50, 10, settled=True, location="CICERO-3PL",
+                 reason="extract_failed")                              # not this incident
+    add_variance(con, "SD-8", 20, 10, settled=True, reason="sync_stopped")  # other location
+    (incident,) = incidents.SUITE.run(con).findings
+    examples = incident.evidence["examples"]
+    assert [(e["canonical_sku"], e["observed_qty"], e["expected_qty"], e["settled"])
+            for e in examples] == [("SD-1", 12, 3, True), ("SD-2", 2, 9, True),
+                                   ("SD-9", 40, 10, False)]
+    assert examples[0]["variance_units"] == 9
+    assert examples[0]["observed_at"] == "2026-11-02T14:30:00Z"
+    assert incident.evidence["keys_behind"] == 7   # 3 settled + 4 in flight
+    assert incident.evidence["channel_last_write_at"] == "2026-11-02T13:40:00Z"
