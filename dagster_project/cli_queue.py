@@ -9,7 +9,6 @@ it runs on a simulated world, else the wall clock); tests inject a clock instead
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alerts.routing import require_valid_routes
+from dagster_project import cli_show
 from stockdrift import queue
 from stockdrift.audit_roles import require
 from stockdrift.choices import require_choice, require_optional
@@ -59,7 +59,9 @@ def register(subparsers: Any, clock: Clock | None = None) -> dict[str, Handler]:
     lst.add_argument("--system")
     lst.add_argument("--cause")
     lst.add_argument("--older-than", type=duration, help="first seen at least this long ago")
-    acts.add_parser("show", help="one exception and its history").add_argument("fingerprint")
+    show = acts.add_parser("show", help="one exception and its history")
+    show.add_argument("fingerprint", help="the fingerprint or a unique prefix")
+    show.add_argument("--json", action="store_true", help="as JSON (evidence as objects)")
     for action in ("ack", "snooze", "resolve"):
         p = acts.add_parser(action)
         p.add_argument("fingerprint", help="the fingerprint or a unique prefix")
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) 
             console.print(_table(rows, args.status, to_naive_utc(now)))
             return 0
         if args.action == "show":
-            return _show(con, args.fingerprint, console)
+            return _show(con, args.fingerprint, console, args.json)
         status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
         until = now + args.for_ if args.action == "snooze" else None
         require(cfg, "decide_exceptions", args.actor)  # roles.exception_deciders
@@ -131,18 +133,15 @@ def _age(delta: timedelta) -> str:
     return f"{minutes // 60}h" if minutes < 48 * 60 else f"{minutes // 1440}d"
 
 
-def _show(con: Any, prefix: str, console: Console) -> int:
+def _show(con: Any, prefix: str, console: Console, as_json: bool) -> int:
     rows = [r for r in queue.list_exceptions(con, status="all")
             if r["fingerprint"].startswith(prefix)]
     if len(rows) != 1:
         console.print(f"[red]{len(rows)} exceptions match {prefix!r}[/]")
         return 1
-    row = rows[0]
-    console.print_json(json.dumps(row, default=str))
-    events = con.execute(
-        "select occurred_at, from_status, to_status, actor, reason from ops.exception_events "
-        "where fingerprint = ? order by occurred_at", [row["fingerprint"]]).fetchall()
-    for at, old, new, actor, reason in events:
-        console.print(f"{at:%Y-%m-%d %H:%M}  {old or '—'} -> {new}  by {actor}: {reason}",
-                      markup=False)
+    history = cli_show.events(con, rows[0]["fingerprint"])
+    if as_json:
+        console.out(cli_show.as_json(rows[0], history), highlight=False)
+    else:
+        cli_show.render(console, rows[0], history)
     return 0
