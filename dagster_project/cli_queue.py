@@ -89,10 +89,16 @@ def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) 
         status = {"ack": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}[args.action]
         until = now + args.for_ if args.action == "snooze" else None
         require(cfg, "decide_exceptions", args.actor)  # roles.exception_deciders
-        full = queue.transition(con, args.fingerprint, status, args.actor, args.reason, now, cfg,
-                                snoozed_until=until)
+        done = queue.transition(con, args.fingerprint, status, args.actor, args.reason, now,
+                                cfg, snoozed_until=until)
+        if not done.changed:
+            hint = " (to change the until time: ack it, then snooze it)" if until else ""
+            console.print(f"{done.fingerprint}: already {status}: nothing changed, nothing "
+                          f"logged{hint}", markup=False)
+            return 0
         tail = f" until {until:%Y-%m-%d %H:%M} UTC" if until else ""
-        console.print(f"{full}: {status} by {args.actor}{tail}")
+        console.print(f"{done.fingerprint}: {done.from_status} -> {status} by {args.actor}{tail}",
+                      markup=False)
     return 0
 
 

@@ -25,10 +25,30 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
 # what `list_exceptions(status=...)` accepts: a status, `active` (not resolved) or `all`
 STATUS_FILTERS: tuple[str, ...] = (*STATUSES, "active", "all")
+# A person's moves from each status. A resolved exception is not acknowledged or snoozed: it
+# reopens (by itself when it fails again). Staying put is a no-op, never a logged event.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("acknowledged", "snoozed", "resolved"),
+    "acknowledged": ("snoozed", "resolved", "open"),
+    "snoozed": ("acknowledged", "resolved", "open"),
+    "resolved": ("open",),
+}
 
 
 class PermissionDenied(PermissionError):
     pass
+
+
+class InvalidTransition(ValueError):
+    """A decision the lifecycle does not allow from the exception's current status."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    fingerprint: str
+    from_status: str
+    to_status: str
+    changed: bool  # False: it already had that status; nothing was written or logged
 
 
 @dataclass
@@ -239,15 +259,21 @@ def transition(
     at: datetime,
     cfg: StockdriftConfig,
     snoozed_until: datetime | None = None,
-) -> str:
-    """A person's decision: acknowledge, snooze (until a time) or resolve with a reason."""
-    if to_status not in {"acknowledged", "snoozed", "resolved", "open"}:
+) -> Decision:
+    """A person's decision: acknowledge, snooze (until a time) or resolve with a reason.
+    A move `TRANSITIONS` does not allow raises `InvalidTransition`; asking for the status it
+    already has changes and logs nothing (`Decision.changed` is False)."""
+    if to_status not in TRANSITIONS:
         raise ValueError(f"unknown status {to_status!r}")
     if not reason.strip():
         raise ValueError("a reason is required for every decision")
     if to_status == "snoozed" and snoozed_until is None:
         raise ValueError("snooze needs an until time")
     full, status = _require(con, fp, actor, cfg)
+    if status == to_status:
+        return Decision(full, status, to_status, changed=False)
+    if to_status not in TRANSITIONS[status]:
+        raise InvalidTransition(_refusal(full, status, to_status))
     when = to_naive_utc(at)
     until = to_naive_utc(snoozed_until) if snoozed_until else None
     con.execute(
@@ -255,7 +281,15 @@ def transition(
         [to_status, until, when if to_status == "resolved" else None, full],
     )
     _log(con, full, when, status, to_status, actor, reason)
-    return full
+    return Decision(full, status, to_status, changed=True)
+
+
+def _refusal(fp: str, status: str, to_status: str) -> str:
+    allowed = TRANSITIONS[status]
+    if status == "resolved":
+        return (f"{fp} is resolved: it cannot be {to_status}; a resolved exception can only "
+                "reopen (it does by itself when its check fails again)")
+    return f"{fp} is {status}: it cannot be {to_status}; allowed: {', '.join(allowed)}"
 
 
 def list_exceptions(
