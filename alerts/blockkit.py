@@ -88,7 +88,8 @@ def _header(msg: AlertMessage) -> Block:
 
 def _overview(msg: AlertMessage, mention: str | None) -> Block:
     locations = msg.evidence.get("locations") or []
-    where = mrkdwn(msg.system_id or "stockdrift")
+    systems = msg.evidence.get("systems") or [msg.system_id or "stockdrift"]
+    where = ", ".join(mrkdwn(s) for s in systems)
     if locations:
         where += " · " + ", ".join(mrkdwn(loc) for loc in locations[:10])
         if len(locations) > 10:

@@ -20,6 +20,11 @@ from stockdrift.clock import to_naive_utc
 from stockdrift.config import StockdriftConfig
 
 MAX_LISTED_ITEMS = 10
+# Causes grouped by the key itself across systems: a new SKU seen in nine systems is one
+# message listing them (the queue keeps one exception per system for the owner to resolve).
+PER_SKU_CAUSES = frozenset({"unmapped_sku"})
+# (owner, cause, system, external key): system is "" for a digest and a per-SKU group.
+GroupKey = tuple[str, str, str, str]
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 # Reminders and digests repeat by design, so their id includes the cycle; state changes
 # (opened/resolved/escalated) happen once per set of fingerprints.
@@ -52,6 +57,11 @@ _CAUSE_TEXT = {
     "incoming_stuck": "{sys} shows incoming stock no open purchase order explains{for_n}{where}",
     "alert_delivery_failed": "{sys} alerts cannot be delivered to {n_raw} owner{s}",
 }
+_PER_SKU_TEXT = {"unmapped_sku": "{who} SKU {key} that no SKU mapping knows"}
+_PER_SKU_CHECK = {
+    "unmapped_sku": "Add a row per system listed to dbt/seeds/sku_map.csv (system_id, "
+                    "external_sku, canonical_sku), or retire the SKU where it should not exist.",
+}
 
 
 def build_messages(
@@ -67,10 +77,15 @@ def build_messages(
     A digest is one message per owner for the whole cycle.
     """
     cycle_at = to_naive_utc(cycle_at) if cycle_at.tzinfo else cycle_at
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         owner, cause, system = row["owner_id"], row["cause"], row.get("system_id") or ""
-        key = (owner, "digest", "") if kind == "digest" else (owner, cause, system)
+        if kind == "digest":
+            key = (owner, "digest", "", "")
+        elif cause in PER_SKU_CAUSES:  # one message per new SKU, whichever systems show it
+            key = (owner, cause, "", str(row.get("external_id") or ""))
+        else:
+            key = (owner, cause, system, "")
         groups[key].append(row)
     return [
         _message(key, grouped, cfg, cycle_at, kind, report_url, run_url)
@@ -101,10 +116,10 @@ def location_label(cfg: StockdriftConfig, location_id: str) -> str:
 
 
 def _message(
-    key: tuple[str, str, str], rows: list[dict[str, Any]], cfg: StockdriftConfig,
+    key: GroupKey, rows: list[dict[str, Any]], cfg: StockdriftConfig,
     cycle_at: datetime, kind: AlertKind, report_url: str, run_url: str,
 ) -> AlertMessage:
-    owner, cause, system = key
+    owner, cause, system, _ = key
     rows = sorted(rows, key=_item_order)
     top = rows[0]
     severity = min((r["severity"] for r in rows), key=lambda s: SEVERITY_RANK.get(s, 9))
@@ -129,6 +144,11 @@ def _message(
         "severities": {r["fingerprint"]: r["severity"] for r in rows},
         **_incident_evidence(rows),
     }
+    suggested_check = str(top.get("suggested_check") or "")
+    if not system and kind != "digest":  # a per-SKU group: the systems that show the key
+        evidence["systems"] = sorted({str(r.get("system_id") or "") for r in rows} - {""})
+        if len(evidence["systems"]) > 1:
+            suggested_check = _PER_SKU_CHECK.get(cause, suggested_check)
     items = [item for r in rows for item in _items_of(r)]
     return AlertMessage(
         alert_id=alert_id_for(kind, owner, cause, system, id_parts, cycle_at),
@@ -141,7 +161,7 @@ def _message(
         title=_title(kind, cause, system, rows, cfg),
         summary=_summary(rows, severity, cfg),
         probable_cause=str(top.get("probable_cause") or ""),
-        suggested_check=str(top.get("suggested_check") or ""),
+        suggested_check=suggested_check,
         since=min(_dt(r["first_seen_at"]) or cycle_at for r in rows),
         items=items[:MAX_LISTED_ITEMS],
         total_items=max(sum(_keys_listed(r) for r in rows), len(items)),
@@ -180,6 +200,8 @@ def _title(
         owner = rows[0]["owner_id"]
         name = cfg.owners[owner].name if owner in cfg.owners else owner
         return f"Digest: {_count(len(rows), 'open exception')} for {name or owner}"
+    if cause in PER_SKU_CAUSES:
+        return _per_sku_title(kind, cause, rows, cfg)
     skus = {r.get("canonical_sku") or r.get("external_id") for r in rows} - {None, ""}
     n, per_sku = (len(skus), True) if skus else (len(rows), False)
     behind = [keys_behind(r) for r in rows]
@@ -199,8 +221,21 @@ def _title(
     return f"{_KIND_PREFIX.get(kind, '')}{text} ({cause.replace('_', ' ')})"
 
 
+def _per_sku_title(kind: str, cause: str, rows: list[dict[str, Any]],
+                   cfg: StockdriftConfig) -> str:
+    systems = sorted({str(r.get("system_id") or "") for r in rows})
+    who = (f"{len(systems)} systems report" if len(systems) > 1
+           else f"{system_label(cfg, systems[0])} reports")
+    key = str(rows[0].get("external_id") or rows[0].get("canonical_sku") or "")
+    text = _PER_SKU_TEXT[cause].format(who=who, key=key)
+    return f"{_KIND_PREFIX.get(kind, '')}{text} ({cause.replace('_', ' ')})"
+
+
 def _summary(rows: list[dict[str, Any]], severity: str, cfg: StockdriftConfig) -> str:
     text = f"{_count(len(rows), 'exception')}, highest severity {severity}."
+    if rows[0]["cause"] in PER_SKU_CAUSES and len({r.get("system_id") for r in rows}) > 1:
+        return (f"{_count(len(rows), 'exception')} (one per system, each resolved on its "
+                f"own), highest severity {severity}.")
     worst = _item(rows[0])
     if worst.observed is not None and worst.expected is not None:
         where = location_label(cfg, worst.canonical_location) if worst.canonical_location else ""
