@@ -59,6 +59,10 @@ def key_figures(data: ReportData) -> dict[str, Any]:
     late = [r["system_id"] for r in t["system_freshness"] if r["is_late"]]
     failing = [r["system_id"] for r in t["system_freshness"] if r["last_status"] == "failed"]
     over_target = [r["system_id"] for r in t["sync_lag_summary"] if r["p95_over_target"]]
+    # a channel is late on sync when changes wait past its target, not only when its p95 is
+    sync_late = [r["system_id"] for r in t["sync_lag_summary"]
+                 if r["p95_over_target"] or r["waiting_past_target"] or r["synced_late"]]
+    critical = [r for r in t["open_exceptions"] if r["severity"] == "critical"]
     open_start = int(queue.get("open_at_start") or 0)
     open_end = int(queue.get("open_at_end") or 0)
     return {
@@ -76,10 +80,12 @@ def key_figures(data: ReportData) -> dict[str, Any]:
         "understated_units": int(last.get("understated_units") or 0),
         "overstated_value": _num(last.get("overstated_value")),
         "understated_value": _num(last.get("understated_value")),
-        "systems_late": len(late),
+        "systems_late": len({*late, *failing, *sync_late}),
         "late_systems": ", ".join(late),
         "failing_systems": ", ".join(failing),
         "sync_p95_over_target": ", ".join(over_target),
+        "sync_late_systems": ", ".join(sync_late),
+        "critical_open": len(critical),
         "open_exceptions": open_end,
         "open_at_start": open_start,
         "opened_in_period": int(queue.get("opened_in_period") or 0),

@@ -121,10 +121,14 @@ order by s.system_id, c.cycle_at"""
 
 
 def sync_lag_summary(p: Period) -> str:
-    """Per non-master system: lag of master changes made in the period, against target."""
+    """Per non-master system: lag of master changes made in the period, against target.
+    `waiting_past_target`: changes the system still did not show at the end of the period
+    (or at the last cycle, if that is earlier) for longer than its target; `synced_late`:
+    changes it showed, but later than its target. The p95 alone misses both when most
+    changes sync at once and a stopped location's changes never do."""
     return f"""
 with lag as (
-    select * from marts.fct_sync_lag
+    select *, least(cycle_at, {ts(p.end)}) as as_of from marts.fct_sync_lag
     where master_changed_at between {ts(p.start)} and {ts(p.end)})
 select s.system_id, s.freshness_target_minutes,
     round(quantile_cont(l.lag_minutes, 0.5), 1) as p50_minutes,
@@ -133,6 +137,11 @@ select s.system_id, s.freshness_target_minutes,
     count(l.synced_at) as changes_synced,
     count(*) filter (where l.is_open) as changes_waiting,
     count(*) filter (where l.is_breach) as breaches,
+    count(*) filter (where (l.synced_at is null or l.synced_at > l.as_of)
+        and (l.next_master_change_at is null or l.next_master_change_at > l.as_of)
+        and date_diff('second', l.master_changed_at, l.as_of) / 60.0
+            > s.freshness_target_minutes) as waiting_past_target,
+    count(*) filter (where l.lag_minutes > s.freshness_target_minutes) as synced_late,
     coalesce(quantile_cont(l.lag_minutes, 0.95) > s.freshness_target_minutes, false)
         as p95_over_target
 from config.systems s left join lag l using (system_id)

@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from reports import charts
 from reports.data import ReportData, Rows, collect, export
+from reports.headline import headline
 from reports.period import Period
 from stockdrift.config import StockdriftConfig
 from stockdrift.warehouse import connect
@@ -39,6 +40,7 @@ padding:6px 10px;text-align:left;font-size:14px} th{background:#f5f7fa}
 """
 
 Column = tuple[str, str]
+OPEN_SHOWN = 20  # open exceptions listed on the page, most severe first (the export has all)
 
 
 def fmt(value: Any) -> str:
@@ -82,44 +84,6 @@ def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def glance(k: dict[str, Any]) -> list[str]:
-    """The answers leadership asks for, in plain sentences."""
-    lines = []
-    if k["accuracy_pct"] is None:
-        lines.append("No comparisons were made in this period.")
-    else:
-        change = k["accuracy_change_pts"]
-        trend = (
-            "unchanged" if change == 0
-            else f"{'up' if change > 0 else 'down'} {abs(change)} points"
-        )
-        lines.append(
-            f"Inventory is {k['accuracy_pct']:.1f}% accurate: that share of "
-            f"{k['keys_compared']} SKU-locations shows what the master implies "
-            f"({trend} over the period)."
-        )
-    lines.append(
-        f"{k['overstated_units']} units are overstated ({_money(k['overstated_value'])} at "
-        f"risk of overselling) and {k['understated_units']} understated "
-        f"({_money(k['understated_value'])} of possible lost sales)."
-    )
-    late = [f"late: {k['late_systems']}"] if k["late_systems"] else []
-    late += [f"failing: {k['failing_systems']}"] if k["failing_systems"] else []
-    on_time = "Every system is within its freshness target."
-    lines.append("Systems " + "; ".join(late) + "." if late else on_time)
-    lines.append(
-        f"Sync lag p95 is over target for {k['sync_p95_over_target']}."
-        if k["sync_p95_over_target"]
-        else "Every channel's p95 sync lag is within its target."
-    )
-    lines.append(
-        f"The exception queue is {k['queue_trend']}: {k['open_exceptions']} open now, "
-        f"{k['open_at_start']} at the start; {k['opened_in_period']} opened, "
-        f"{k['closed_in_period']} closed."
-    )
-    return lines
-
-
 def kpis(k: dict[str, Any]) -> str:
     cards = [
         ("accuracy_pct", "—" if k["accuracy_pct"] is None else f"{k['accuracy_pct']:.1f}%",
@@ -128,7 +92,7 @@ def kpis(k: dict[str, Any]) -> str:
         ("understated_units", str(k["understated_units"]), "units understated (lost sales)"),
         ("overstated_value", _money(k["overstated_value"]), "value at risk, overstated"),
         ("understated_value", _money(k["understated_value"]), "value at risk, understated"),
-        ("systems_late", str(k["systems_late"]), "systems late or failing"),
+        ("systems_late", str(k["systems_late"]), "systems behind (stale, failing, syncing late)"),
         ("open_exceptions", str(k["open_exceptions"]), f"open exceptions ({k['queue_trend']})"),
         ("extraction_failures", str(k["extraction_failures"]), "failed extractions"),
     ]
@@ -146,7 +110,7 @@ def render(data: ReportData, generated_at: datetime) -> str:
          "LATE" if r["is_late"] else "on time"} for r in t["system_freshness"]
     ]
     queue = t["queue_summary"][0] if t["queue_summary"] else {}
-    items = "".join(f"<li>{escape(line)}</li>" for line in glance(k))
+    items = "".join(f"<li>{escape(line)}</li>" for line in headline(data))
     body = f"""
 <h1>Inventory drift and freshness</h1>
 <p class="sub" id="period">Period {escape(data.period.label())}; last cycle
@@ -185,6 +149,7 @@ snapshot is kept, never read as zero stock).</p>
     ("system_id", "system"), ("freshness_target_minutes", "target (min)"),
     ("p50_minutes", "p50 (min)"), ("p95_minutes", "p95 (min)"), ("max_minutes", "max (min)"),
     ("changes_synced", "changes synced"), ("changes_waiting", "still waiting"),
+    ("waiting_past_target", "waiting past target"), ("synced_late", "synced late"),
     ("breaches", "over target"), ("p95_over_target", "p95 over target")])}
 <h2>Is the exception queue shrinking?</h2>
 <p class="note">Replayed from the transition log: open at the start and end of the period,
@@ -205,6 +170,13 @@ decisions in it, and how long people took to acknowledge and to resolve.</p>
        "Who has work waiting, and why: open exceptions by cause and owner.",
        "No open exceptions.")}
 </div>
+<p class="note">Open at the end of the period, most severe first (the headline names the
+worst); the export lists them all.</p>
+{table("open_exceptions", t["open_exceptions"][:OPEN_SHOWN], [
+    ("severity", "severity"), ("cause", "cause"), ("system_id", "system"),
+    ("canonical_location", "location"), ("canonical_sku", "SKU"), ("owner_id", "owner"),
+    ("status", "status"), ("first_seen_at", "since"), ("title", "what")],
+    "No open exceptions.")}
 {table("queue_by_owner", t["queue_by_owner"], [
     ("cause", "cause"), ("owner_id", "owner"), ("open_exceptions", "open"),
     ("oldest_first_seen_at", "oldest since")], "No open exceptions.")}

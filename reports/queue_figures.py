@@ -101,10 +101,28 @@ where a.status <> 'resolved'
 group by 1, 2 order by 3 desc, 1, 2"""
 
 
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+
+
+def open_exceptions(p: Period) -> str:
+    """Every exception open (not resolved) at the end of the period, most severe first:
+    what the report's headline names before anything else."""
+    ranks = " ".join(f"when '{name}' then {i}" for i, name in enumerate(SEVERITY_ORDER))
+    return f"""
+with at_end as ({_state_at(p.end)})
+select x.severity, x.cause, x.system_id, x.canonical_location, x.canonical_sku,
+    x.external_id, x.owner_id, a.status, x.first_seen_at, x.title
+from at_end a join ops.exceptions x using (fingerprint)
+where a.status <> 'resolved'
+order by case x.severity {ranks} else {len(SEVERITY_ORDER)} end, x.severity_score desc,
+    x.first_seen_at, x.fingerprint"""
+
+
 def queue_queries(p: Period) -> dict[str, str]:
     return {
         "queue_summary": queue_summary(p),
         "queue_age": queue_age(p),
         "queue_flow": queue_flow(p),
         "queue_by_owner": queue_by_owner(p),
+        "open_exceptions": open_exceptions(p),
     }

@@ -110,6 +110,11 @@ def _hostile_data() -> ReportData:
                           "last_seen_at": at}],
         "extraction_failures": [{"cycle_at": at, "system_id": HOSTILE_IMG, "connector": "x",
                                  "attempts": 3, "pages": 0, "error_cause": HOSTILE}],
+        "open_exceptions": [{"severity": "critical", "cause": "sync_stopped",
+                             "system_id": HOSTILE_IMG, "canonical_location": "EAST-DC",
+                             "canonical_sku": None, "external_id": None,
+                             "owner_id": "ecommerce", "status": "open", "first_seen_at": at,
+                             "title": HOSTILE}],
     }
     data = ReportData(period, tables)  # type: ignore[arg-type]
     data.kpis = key_figures(data)
@@ -125,4 +130,7 @@ def test_data_text_renders_as_text_not_markup(tmp_path: Path) -> None:
     assert seen.dialogs == [] and seen.page_errors == [] and seen.console_errors == []
     assert seen.tables["top_drifting"][0]["canonical_sku"] == HOSTILE
     assert seen.tables["extraction_failures"][0]["error_cause"] == HOSTILE
-    assert HOSTILE_IMG in seen.text and f"failing: {HOSTILE_IMG}" in seen.text
+    assert HOSTILE_IMG in seen.text
+    assert f"Behind: {HOSTILE_IMG} (its last extraction failed: {HOSTILE})" in seen.text
+    assert f"CRITICAL sync_stopped ({HOSTILE_IMG} at EAST-DC, owner ecommerce): {HOSTILE}" in (
+        seen.text)
