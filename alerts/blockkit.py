@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.escape import code, fit, fit_plain, link, mrkdwn
+from alerts.escape import code, fit, fit_plain, link, mrkdwn, url
 from alerts.model import AlertItem, AlertMessage
 
 MAX_BLOCKS = 50
@@ -42,6 +42,9 @@ def render(msg: AlertMessage, mention: str | None = None) -> dict[str, Any]:
                                 "the drift report has them all"]))
     if msg.suggested_check:
         blocks.append(_section(f"*Suggested check:* {mrkdwn(msg.suggested_check)}"))
+    commands = queue_commands(msg)
+    if commands:
+        blocks.append(_section(f"*In the queue:* {commands}"))
     blocks.append(_footer(msg))
     fallback = f"{mention + ' ' if mention else ''}{mrkdwn(msg.title)}: {mrkdwn(msg.summary)}"
     return {"text": fit(fallback, MAX_FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
@@ -142,13 +145,35 @@ def _item_text(item: AlertItem) -> str:
         lines.append(f"Master last changed: {when(item.master_changed_at)}")
     if item.detail:
         lines.append(f"_{mrkdwn(item.detail)}_")
+    if item.fingerprint:
+        lines.append(f"fingerprint {code(item.fingerprint)}")
     return "\n".join(lines)
+
+
+def queue_commands(msg: AlertMessage) -> str:
+    """The CLI commands that work what this message reports (mrkdwn; "" when none do)."""
+    if not msg.fingerprints or msg.kind == "heartbeat":
+        return ""
+    owner = str(msg.evidence.get("exception_owner") or msg.owner_id)
+    if len(msg.fingerprints) == 1:
+        fp = msg.fingerprints[0]
+        text = code(f"stockdrift exceptions show {fp}")
+        if msg.kind != "resolved":
+            text += "  ·  " + code(f'stockdrift exceptions ack {fp} --actor {owner} --reason "…"')
+        return text
+    query = f"stockdrift exceptions list --owner {owner}"
+    if msg.kind != "digest":
+        query += f" --cause {msg.cause}" + (f" --system {msg.system_id}" if msg.system_id else "")
+    return (f"{code(query)}; each item shows its fingerprint for "
+            f"{code('stockdrift exceptions show|ack <fingerprint>')}")
 
 
 def _footer(msg: AlertMessage) -> Block:
     parts = []
-    if msg.report_url:
+    if url(msg.report_url):
         parts.append(link(msg.report_url, "Drift report"))
+    elif msg.report_url:  # a local file (no slack.report_url): say where it is
+        parts.append(f"Drift report: {code(msg.report_url)}")
     if msg.run_url:
         parts.append(link(msg.run_url, "Dagster run"))
     parts.append(f"alert {code(msg.alert_id)}")

@@ -140,6 +140,8 @@ def _message(
         "locations": sorted({r["canonical_location"] for r in rows if r.get("canonical_location")}),
         "worst": _evidence(top),
         "routing": decision.reason if decision else "",
+        # whose exceptions these are: who may ack them (an escalation goes to someone else)
+        "exception_owner": str(rows[0]["owner_id"]),
         # What each exception's severity was when this went out ("materially worse" later).
         "severities": {r["fingerprint"]: r["severity"] for r in rows},
         **_incident_evidence(rows),
@@ -167,7 +169,7 @@ def _message(
         total_items=max(sum(_keys_listed(r) for r in rows), len(items)),
         evidence=json.loads(json.dumps(evidence, default=str)),
         fingerprints=fingerprints,
-        report_url=report_url or cfg.slack.report_url,
+        report_url=report_url or cfg.slack.report_url or "",
         run_url=run_url,
         thread_of=_thread_of(rows) if kind != "opened" else None,
     )
@@ -262,6 +264,7 @@ def _item(row: dict[str, Any]) -> AlertItem:
         observed_at=_dt(_first(ev, "observed_at")),
         detail=str(ev.get("detail") or row.get("title") or ""),
         master_changed_at=_dt(_first(ev, "last_master_change_at", "master_changed_at")),
+        fingerprint=str(row["fingerprint"]),
     )
 
 

@@ -32,6 +32,7 @@ class AlertItem:
     observed_at: datetime | None
     detail: str = ""
     master_changed_at: datetime | None = None  # the master's last change for this key
+    fingerprint: str = ""  # the exception's, as the CLI takes it; "" for an incident's key
 
 
 @dataclass(frozen=True)

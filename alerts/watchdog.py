@@ -113,5 +113,5 @@ def heartbeat(
         suggested_check="" if succeeded == total else
         "Some cycles did not succeed: open the Dagster UI and check the monitor_cycle runs.",
         since=at, evidence={"cycles": counts, "open_exceptions": open_now, "unsent": unsent},
-        report_url=report_url or cfg.slack.report_url,
+        report_url=report_url or cfg.slack.report_url or "",
     )

@@ -205,12 +205,24 @@ class RoutingConfig(_Strict):
 class SlackConfig(_Strict):
     base_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
     token_env: str = "SLACK_BOT_TOKEN"
-    report_url: str = ""
+    # Where out/report.html is served (http/https): alerts link "Drift report" to it.
+    # Unset: alerts name the local file instead (a path is not a link Slack can open).
+    report_url: str | None = None
     dagster_url: str = "http://127.0.0.1:3000"
     # Failed sends of one alert before its owner gets an `alert_delivery_failed` exception.
     max_attempts: int = Field(default=5, ge=1)
     # Daily "the monitor is alive" message to the default owner, first cycle after this hour.
     heartbeat_hour_utc: int = Field(default=8, ge=0, le=23)
+
+    @field_validator("report_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("http://", "https://")):
+            return value
+        raise ValueError(
+            f"'{value}' is not a web address; set the http(s) URL where report.html is "
+            "served, or remove the key (alerts then name the local file)"
+        )
 
     def token(self) -> str | None:
         return os.environ.get(self.token_env) or None

@@ -52,8 +52,8 @@ def test_normal_message(cfg: StockdriftConfig, row: RowFactory) -> None:
     check_golden("opened_oversell.json", payload)
     assert limit_problems(payload) == []
     assert [b["type"] for b in payload["blocks"]] == [
-        "header", "section", "section", "section", "context"
-    ]
+        "header", "section", "section", "section", "section", "context"
+    ]  # header, overview, items, suggested check, queue commands, footer
 
 
 def test_injection_laden_sku_is_escaped(cfg: StockdriftConfig, row: RowFactory) -> None:
