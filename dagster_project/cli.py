@@ -6,13 +6,14 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from stockdrift.clock import parse_utc
+from stockdrift.clock import Clock, WallClock, parse_utc
 from stockdrift.config import ConfigError, load_config
 from stockdrift.locking import CycleLockedError
 from stockdrift.warehouse import open_warehouse
@@ -126,6 +127,42 @@ def cmd_dev(args: argparse.Namespace, console: Console) -> int:
         )
 
 
+REPORT_CLOCK: list[Clock] = [WallClock()]  # the report's "generated at"; tests swap it
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    """`stockdrift report`: the period ends at the warehouse's latest cycle unless `--to`
+    says otherwise (`--last` counts back from there); a period holding no cycle is refused
+    (exit 1, naming the period and the cycles the warehouse holds) unless `--force`."""
+    from reports.publish import publish_report
+
+    cfg = load_config(args.config)
+    path = Path(args.output or Path(cfg.out_dir) / "report.html")
+    export_dir = None if args.no_export else Path(args.export or Path(cfg.out_dir) / "report")
+    data = publish_report(cfg, REPORT_CLOCK[0].now(), path, export_dir, start=args.from_,
+                          end=args.to, last=args.last, force=args.force)
+    table = Table(title=f"Report {data.period.label()}")
+    table.add_column("figure")
+    table.add_column("value")
+    for key, value in data.kpis.items():
+        table.add_row(key, "—" if value is None else str(value))
+    console.print(table)
+    console.print(f"wrote {path}" + (f" and CSV/Parquet in {export_dir}" if export_dir else ""))
+    return 0
+
+
+def report_handler(
+    sub: argparse._SubParsersAction,
+) -> Callable[[argparse.Namespace, Console], int]:
+    """The `report` parser is declared in cli_mappings; its period and `--force` are here."""
+    report = sub.choices["report"]
+    report._option_string_actions["--to"].help = (
+        "period end, ISO time (default: the warehouse's latest cycle)")
+    report.add_argument("--force", action="store_true",
+                        help="write the report even if the period holds no cycle (empty)")
+    return cmd_report
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stockdrift", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console()
     parser = build_parser()
-    handlers = {
+    handlers: dict[str, Callable[[argparse.Namespace, Console], int]] = {
         "demo": cmd_demo,
         "run": cmd_run,
         "dev": cmd_dev,
@@ -171,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for module in EXTENSIONS:
         handlers.update(importlib.import_module(module).register(sub))
+    handlers["report"] = report_handler(sub)
     args = parser.parse_args(argv)
     try:
         return handlers[args.command](args, console)

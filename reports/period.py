@@ -35,15 +35,21 @@ def parse_window(text: str) -> timedelta:
 
 
 def resolve_period(
-    now: datetime,
+    now: datetime | None,
     start: str | None = None,
     end: str | None = None,
     last: str | None = None,
 ) -> Period:
-    """`end` defaults to now; `start` to `end - last` (24h when neither is given)."""
+    """`end` defaults to `now` (the `stockdrift report` command passes the warehouse's
+    latest cycle); `start` to `end - last` (24h when neither is given)."""
     if last and start:
         raise ValueError("give either --from or --last, not both")
-    stop = to_naive_utc(parse_utc(end)) if end else to_naive_utc(now)
+    if end:
+        stop = to_naive_utc(parse_utc(end))
+    elif now is not None:
+        stop = to_naive_utc(now)
+    else:
+        raise ValueError("the period has no end: give --to")
     if start:
         begin = to_naive_utc(parse_utc(start))
     else:
