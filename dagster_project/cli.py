@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.cli_options import ConfigOption, share_config
 from stockdrift.clock import Clock, WallClock, parse_utc
 from stockdrift.config import ConfigError, load_config
 from stockdrift.locking import CycleLockedError
@@ -195,12 +197,26 @@ EXTENSIONS: tuple[str, ...] = (
 )
 
 
-def main(argv: list[str] | None = None) -> int:
+Handler = Callable[[argparse.Namespace, Console], int]
+
+
+@dataclass
+class Cli:
+    parser: argparse.ArgumentParser
+    handlers: dict[str, Handler]
+    config: ConfigOption  # --config before or after any command (dagster_project/cli_options)
+
+    def parse(self, argv: list[str] | None = None) -> argparse.Namespace:
+        args = self.parser.parse_args(argv)
+        self.config.fill(self.parser, args)
+        return args
+
+
+def build_cli() -> Cli:
     import importlib
 
-    console = Console()
     parser = build_parser()
-    handlers: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    handlers: dict[str, Handler] = {
         "demo": cmd_demo,
         "run": cmd_run,
         "dev": cmd_dev,
@@ -209,7 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     for module in EXTENSIONS:
         handlers.update(importlib.import_module(module).register(sub))
     handlers["report"] = report_handler(sub)
-    args = parser.parse_args(argv)
+    return Cli(parser, handlers, share_config(parser))
+
+
+def main(argv: list[str] | None = None) -> int:
+    console = Console()
+    cli = build_cli()
+    handlers = cli.handlers
+    args = cli.parse(argv)
     try:
         return handlers[args.command](args, console)
     except ConfigError as exc:

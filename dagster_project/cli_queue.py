@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, console: Console, clock: Clock | None = None) 
             rows = queue.list_exceptions(con, status=args.status, owner=args.owner,
                                          system=args.system, cause=args.cause,
                                          first_seen_before=before)
-            console.print(_table(rows, args.status, to_naive_utc(now)))
+            console.print(_table(rows, args.status, to_naive_utc(now), console.width))
             return 0
         if args.action == "show":
             return _show(con, args.fingerprint, console, args.json)
@@ -119,17 +120,37 @@ def _check_filters(con: Any, cfg: StockdriftConfig, args: argparse.Namespace) ->
     require_optional("cause", args.cause, {*CAUSES, *seen("cause")})
 
 
-def _table(rows: list[dict[str, Any]], status: str, now: datetime) -> Table:
-    table = Table(title=f"Exceptions ({status}): {len(rows)}")
-    for col in ("fingerprint", "status", "severity", "cause", "system", "owner", "age"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("title", ratio=1)
+WIDE = 120  # below this, two fields share a column (one above the other)
+
+
+def _table(rows: list[dict[str, Any]], status: str, now: datetime, width: int) -> Table:
+    """Fits the terminal: no column is dropped and no value cut. Long values fold onto more
+    lines (the title first); on a narrow terminal status/severity, cause/system and owner/age
+    are stacked in one column each, so 80 columns show everything."""
+    table = Table(title=f"Exceptions ({status}): {len(rows)}", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True, title_justify="left")
+    narrow = width < WIDE
+    table.add_column("fp", no_wrap=True)  # a prefix `show`/`ack` accept
+    headers = (("status / sev", "cause / system", "owner / age") if narrow else
+               ("status", "sev", "cause", "system", "owner", "age"))
+    for header in headers:
+        table.add_column(header, overflow="fold", justify="right" if header == "age" else "left")
+    table.add_column("title", min_width=16, overflow="fold")
     for r in rows:
+        age = _age(now - r["first_seen_at"])
+        system = r["system_id"] or "—"
+        fields = ((r["status"], r["severity"]), (r["cause"], system), (r["owner_id"], age))
+        cells = ([_stacked(*f) for f in fields] if narrow else
+                 [Text(str(v)) for f in fields for v in f])
         # Text, not markup: a SKU named "[bold]" in a title must print as itself.
-        table.add_row(*(Text(str(v)) for v in (
-            r["fingerprint"][:10], r["status"], r["severity"], r["cause"], r["system_id"] or "—",
-            r["owner_id"], _age(now - r["first_seen_at"]), r["title"])))
+        table.add_row(Text(r["fingerprint"][:8]), *cells, Text(str(r["title"])))
     return table
+
+
+def _stacked(first: str, second: str) -> Text:
+    text = Text(str(first))
+    text.append("\n" + str(second), style="dim")
+    return text
 
 
 def _age(delta: timedelta) -> str:
