@@ -8,11 +8,17 @@ STAMP := $(VENV)/.installed
 
 env: $(STAMP)
 
+# First run only: says what it does and how long it takes, then pip shows each package.
 $(STAMP): pyproject.toml constraints.txt
+	@echo "==> stockdrift: installing the pinned stack (constraints.txt) into $(VENV):" \
+		"about a minute on a fast link, ~1.2 GB on disk; later runs skip this step"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [1/2] upgrading pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "==> [2/2] installing stockdrift[dev]: Dagster, dbt-duckdb, Great Expectations, ..."
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+	@echo "==> ready: the command is $(BIN)/stockdrift (or run '. $(BIN)/activate' first)"
 
 manifest: $(STAMP)
 	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir .

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ import yaml
 from rich.console import Console
 
 from dagster_project.defs.extract import extract_key
+from dagster_project.demo_progress import DemoProgress
 from dagster_project.resources import CYCLE_TAG, QUIET
 from sandbox.feeds import feed_urls, write_feeds
 from sandbox.scenario import Scenario
@@ -114,34 +116,39 @@ def run_demo(
     started = time.perf_counter()
     failed = 0
     feeds = out_dir / "demo" / "feeds"
-    with SandboxServers(world, clock) as servers:
+    with DemoProgress(console, cycles) as progress, SandboxServers(world, clock) as servers:
         os.environ.update(sandbox_env())
         config_path = write_demo_config(example, out_dir, {**servers.base_urls,
                                                           **feed_urls(feeds)})
         systems = [s["id"] for s in yaml.safe_load(config_path.read_text())["systems"]]
         os.environ["STOCKDRIFT_CONFIG"] = str(config_path)
         os.environ["STOCKDRIFT_FROZEN_CLOCK"] = "1"
+        progress.setup("loading the Dagster definitions and the dbt manifest")
         defs = build_definitions(str(config_path))
         job = defs.resolve_job_def("monitor_cycle")
         graph = defs.resolve_asset_graph()
         for i in range(1, cycles + 1):
+            progress.start_cycle(i)
             cycle_at = DEMO_START + timedelta(minutes=CYCLE_MINUTES * i)
             clock.set(cycle_at)
             stale = enact_outages(world, servers, cycle_at, systems)
             write_feeds(world, feeds, cycle_at)   # the files partners dropped by now
             selection = without_extracts(graph, stale)
             t0 = time.perf_counter()
+            run_id = str(uuid.uuid4())  # known before the run, so its steps can be shown
+            instance.add_event_listener(run_id, progress.listener())
             # one cycle per warehouse at a time (stockdrift/locking.py): a concurrent
             # `stockdrift run` on the same warehouse waits up to a minute, then refuses
             with cycle_lock(out_dir / "stockdrift.duckdb", wait_seconds=60, label="demo"):
                 result = job.execute_in_process(
                     instance=instance, tags={CYCLE_TAG: cycle_at.isoformat()},
-                    run_config=QUIET, raise_on_error=False, asset_selection=selection
+                    run_config=QUIET, raise_on_error=False, asset_selection=selection,
+                    run_id=run_id,
                 )
             failed += 0 if result.success else 1
             state = "[green]ok[/]" if result.success else "[red]FAILED[/]"
             outages = "".join(f"  {s}: {world.outage(s)}" for s in systems if world.outage(s))
-            console.print(
+            progress.end_cycle(
                 f"cycle {i:>2}/{cycles}  {cycle_at:%H:%M} UTC  {state}  "
                 f"{time.perf_counter() - t0:5.1f}s  run {result.run_id[:8]}{outages}"
             )
