@@ -8,7 +8,6 @@ recorded with when and why; the clock is injectable so tests decide what "now" i
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import shutil
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from stockdrift import audit
 from stockdrift.audit_check import Problem, check_mappings, seed_name_for
 from stockdrift.audit_roles import require
 from stockdrift.audit_seed_file import MAPPING_COLUMNS, SeedFileError, read_seed_file
+from stockdrift.choices import require_optional, require_seed
 from stockdrift.clock import Clock, WallClock, to_naive_utc
 from stockdrift.config import StockdriftConfig, load_config
 from stockdrift.warehouse import connect
@@ -80,10 +80,9 @@ def cmd_mappings(args: argparse.Namespace, console: Console) -> int:
         ))
         console.print(f"{len(changes)} row(s) changed")
         return 0
+    if args.action == "history":  # a typo in the filter must not read as "no history"
+        require_seed(args.seed, seeds)
     try:
-        if args.action == "history" and args.seed:
-            known_seed(args.seed, sorted({p.stem for p in seeds.glob("*.csv")}
-                                         | set(audit.SEED_KEYS)))
         # Proposed files are read before the warehouse is opened: a wrong path or header
         # is one line naming the file and the fix, never a traceback.
         proposed = _proposed(args) if args.action in ("check", "apply") else {}
@@ -114,21 +113,11 @@ def cmd_mappings(args: argparse.Namespace, console: Console) -> int:
         con.close()
 
 
-def known_seed(name: str, choices: list[str]) -> str:
-    """`name` if it is one of `choices`, else a one-line error with the nearest name."""
-    if name in choices:
-        return name
-    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}? " if near else ""
-    raise SeedFileError(f"--seed {name!r} is not a known seed; {hint}"
-                        f"choose one of {', '.join(choices)}")
-
-
 def _proposed(args: argparse.Namespace) -> dict[str, Path]:
     """The files `check --proposed` or `apply` would land, by seed, each read once to fail
     early on a wrong path, header or value."""
     named = [args.path] if args.action == "apply" else (args.proposed or [])
-    seed = known_seed(args.seed, list(MAPPING_COLUMNS)) if args.seed else None
+    seed = require_optional("seed", args.seed, MAPPING_COLUMNS)  # the seeds check understands
     proposed = {(seed or seed_name_for(Path(p))): Path(p) for p in named}
     for name, path in proposed.items():
         read_seed_file(path, name)

@@ -1,5 +1,6 @@
 """`mappings check|apply` with a file a newcomer got wrong: one line naming the file, the
-column or row and field, the expected header and the fix; exit 2, never a traceback."""
+column or row and field, the expected header and the fix; exit 2, never a traceback. And a
+`--seed` typo refused with the nearest seed name."""
 
 from __future__ import annotations
 
@@ -104,10 +105,16 @@ def test_unrecognised_header_lists_the_expected_headers(
 def test_seed_typo_is_refused_with_the_nearest_name(
     capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
 ) -> None:
+    """`--seed` goes through the shared validator (stockdrift/choices.py): a typo is refused
+    (exit 1) naming the nearest seed, never an empty history or a check of nothing."""
     new = tmp_path / "new.csv"
     new.write_text((SEEDS / "sku_map.csv").read_text(encoding="utf-8"), encoding="utf-8")
-    out = _one_line_error(*_run(capsys, config, "check", "--proposed", str(new),
-                                "--seed", "sku_mpa"))
-    assert "'sku_mpa' is not a known seed; did you mean sku_map?" in out
-    out = _one_line_error(*_run(capsys, config, "history", "--seed", "location_maps"))
-    assert "did you mean location_map?" in out
+    code, out = _run(capsys, config, "check", "--proposed", str(new), "--seed", "sku_mpa")
+    text = " ".join(out.split())
+    assert code == 1 and "unknown seed 'sku_mpa'; did you mean 'sku_map'?" in text
+    # check and apply replace a mapping seed: only those three are valid there
+    assert "valid seeds: bundle_components, location_map, sku_map" in text
+    code, out = _run(capsys, config, "history", "--seed", "location_maps")
+    assert code == 1 and "did you mean 'location_map'?" in " ".join(out.split())
+    code, _ = _run(capsys, config, "history", "--seed", "sku_policies")  # any seed file
+    assert code == 0
