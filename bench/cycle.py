@@ -23,11 +23,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from rich.console import Console
 
 from bench.compare import hand_written, table_diff
 from bench.generate import Shape, bench_config, cycle_time, land_cycle, write_mappings
+from stockdrift.warehouse import connect
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 
@@ -37,11 +37,13 @@ def peak_rss_mb() -> float:
 
 
 def dbt_build(cycle_at: str, manifest: Any, target: str) -> tuple[float, dict[str, float]]:
+    """One cycle's `dbt build` with production's selection (`cycle_build_args`: the marts'
+    tests, not the hourly whole-history ones), seeds excluded: the mappings are generated."""
     from dbt.cli.main import dbtRunner
 
-    args = ["build", "--vars", json.dumps({"cycle_at": cycle_at}),
-            "--exclude-resource-type", "unit_test", "--exclude-resource-type", "seed",
-            "--quiet", "--target-path", target,
+    from dagster_project.defs.transform import cycle_build_args
+
+    args = [*cycle_build_args(cycle_at, seeds=False), "--quiet", "--target-path", target,
             "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
     t0 = time.perf_counter()
     result = dbtRunner(manifest=manifest).invoke(args)
@@ -75,14 +77,14 @@ def run_cycle(cfg: Any, shape: Shape, cycle_no: int, manifest: Any, target: str)
     at = cycle_time(cycle_no)
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
-    con = duckdb.connect(cfg.warehouse_path)
+    con = connect(cfg.warehouse_path)
     write_config(con, cfg)
     rows = land_cycle(con, shape, cycle_no)
     con.close()
     phases["land"] = time.perf_counter() - t0
     phases["dbt"], per_node = dbt_build(at.strftime("%Y-%m-%d %H:%M:%S"), manifest, target)
     t1 = time.perf_counter()
-    con = duckdb.connect(cfg.warehouse_path)
+    con = connect(cfg.warehouse_path)
     changes = apply_outcomes(con, run_suites(con), at, cfg)
     con.close()
     phases["expectations"] = time.perf_counter() - t1
@@ -91,16 +93,20 @@ def run_cycle(cfg: Any, shape: Shape, cycle_no: int, manifest: Any, target: str)
     phases["alerts"] = time.perf_counter() - t2
     phases["total"] = time.perf_counter() - t0
     models = {k.split(".")[-1]: v for k, v in per_node.items() if k.startswith("model.")}
-    tests = sum(v for k, v in per_node.items() if k.startswith("test."))
+    test_times = {k.split(".")[-2] if k.count(".") > 2 else k: v
+                  for k, v in per_node.items() if k.startswith("test.")}
+    tests = sum(test_times.values())
     return {
         "cycle": cycle_no, "rows_landed": rows, "phases": phases, "models": models,
-        "dbt_tests_seconds": tests, "opened": len(changes.opened),
+        "dbt_tests_seconds": tests, "dbt_tests": len(test_times),
+        "slowest_tests": dict(sorted(test_times.items(), key=lambda kv: -kv[1])[:5]),
+        "opened": len(changes.opened),
         "alerts_enqueued": alerts.enqueued, "peak_rss_mb": peak_rss_mb(),
         "load_average_1m": os.getloadavg()[0],
     }
 
 
-def run(shape: Shape, work: Path, diff: bool) -> dict[str, Any]:
+def run(shape: Shape, work: Path, diff: bool, cycles: int = 2) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     warehouse = str(work / "bench.duckdb")
@@ -114,12 +120,18 @@ def run(shape: Shape, work: Path, diff: bool) -> dict[str, Any]:
     manifest = _parse(target)
     parse_seconds = time.perf_counter() - t0
     seed(manifest, target)  # the project's small seeds; the two mappings are then replaced
-    con = duckdb.connect(warehouse)
+    con = connect(warehouse)
     write_mappings(con, shape, cfg)
     con.close()
-    cycles = [run_cycle(cfg, shape, n, manifest, target) for n in (1, 2)]
-    con = duckdb.connect(warehouse)
-    comparison = hand_written(con, cycle_time(2))
+    runs = []
+    for n in range(1, cycles + 1):
+        runs.append(run_cycle(cfg, shape, n, manifest, target))
+        if cycles > 2:  # the growth line: one cycle a line, as it happens
+            p = runs[-1]["phases"]
+            print(f"cycle {n:>3}: total {p['total']:6.2f} s  dbt {p['dbt']:6.2f} s  "
+                  f"land {p['land']:5.2f} s  rss {runs[-1]['peak_rss_mb']:,.0f} MB", flush=True)
+    con = connect(warehouse)
+    comparison = hand_written(con, cycle_time(cycles))
     if diff:
         table_diff(warehouse, con, comparison)
     else:
@@ -127,7 +139,7 @@ def run(shape: Shape, work: Path, diff: bool) -> dict[str, Any]:
         comparison.diff_note = "skipped at this scale"
     return {
         "shape": asdict(shape), "rows_per_cycle": shape.rows_per_cycle,
-        "dbt_parse_seconds": parse_seconds, "cycles": cycles,
+        "dbt_parse_seconds": parse_seconds, "cycles": runs,
         "comparison": asdict(comparison), "peak_rss_mb": peak_rss_mb(),
         "warehouse_mb": Path(warehouse).stat().st_size / 2**20,
         "load_average_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
@@ -142,10 +154,12 @@ def main() -> None:
     parser.add_argument("--change-share", type=float, default=0.01)
     parser.add_argument("--work", type=Path, default=Path("/tmp/stockdrift-bench"))
     parser.add_argument("--diff", action="store_true", help="also run reladiff")
+    parser.add_argument("--cycles", type=int, default=2,
+                        help="cycle 1 is full, the rest incremental (the growth line: 21)")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args()
     shape = Shape(args.skus, args.locations, args.systems, args.change_share)
-    result = run(shape, args.work, args.diff)
+    result = run(shape, args.work, args.diff, max(2, args.cycles))
     args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 

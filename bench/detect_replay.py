@@ -5,7 +5,8 @@ which 576 cycles per seed cannot afford. After the first cycle has been built by
 (seeds, every relation, the incremental history), the project is compiled once with a
 placeholder `cycle_at`; each later cycle substitutes the cycle's timestamp and executes the
 same statements in DAG order with dbt's materializations (view and table: create or
-replace; incremental append: insert). The SQL is dbt's, byte for byte.
+replace; incremental append: insert; delete+insert: the emitted rows replace their keys').
+The SQL is dbt's, byte for byte.
 
 Only the models the exception queue depends on are replayed: the marts the GX suites read
 (`from marts.<name>` in expectations/*.py) and their ancestors. Marts nobody checks (sync
@@ -70,8 +71,13 @@ class CompiledProject:
             if f"'{PLACEHOLDER}'" not in node["compiled_code"] and node["config"][
                     "materialized"] == "view":
                 continue      # a view that does not depend on the cycle is already right
-            self.steps.append((node["config"]["materialized"], node["relation_name"],
-                               node["compiled_code"]))
+            materialized = node["config"]["materialized"]
+            if materialized == "incremental" and node["config"].get(
+                    "incremental_strategy") == "delete+insert":
+                keys = node["config"]["unique_key"]
+                materialized = "delete+insert:" + ",".join(
+                    [keys] if isinstance(keys, str) else keys)
+            self.steps.append((materialized, node["relation_name"], node["compiled_code"]))
         self.seconds: dict[str, float] = {}      # per relation, summed over cycles
         self.per_cycle: list[dict[str, float]] = []   # per relation, each replayed cycle
 
@@ -83,6 +89,14 @@ class CompiledProject:
             sql = code.replace(f"'{PLACEHOLDER}'", f"'{cycle_at}'")
             if materialized == "incremental":
                 con.execute(f"insert into {relation} by name ({sql})")
+            elif materialized.startswith("delete+insert:"):
+                # dbt-duckdb's delete+insert: the emitted rows replace their keys' rows
+                on = " and ".join(f"{relation}.{k} = replay_new.{k}"
+                                  for k in materialized.split(":", 1)[1].split(","))
+                con.execute(f"create or replace temp table replay_new as ({sql})")
+                con.execute(f"delete from {relation} using replay_new where {on}")
+                con.execute(f"insert into {relation} by name select * from replay_new")
+                con.execute("drop table replay_new")
             else:
                 kind = "view" if materialized == "view" else "table"
                 con.execute(f"create or replace {kind} {relation} as ({sql})")

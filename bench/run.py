@@ -21,17 +21,20 @@ from rich.table import Table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 TIME_CAP_S = 20 * 60
-TARGETS = {"full": 60.0, "incremental": 10.0, "ratio": 1.5, "memory_mb": 2048.0}
+TARGETS = {"full": 60.0, "incremental": 10.0, "ratio": 1.5, "memory_mb": 2048.0,
+           "growth": 1.2}
+GROWTH_SKUS, GROWTH_CYCLES = 10_000, 21   # 600k rows: one full cycle, then 20 incremental
+GROWTH = RESULTS.parent / "growth.json"
 # The dbt models whose cost grows with history rather than with the current snapshot.
 HISTORY_MODELS = ("int_master_changes_detected", "int_current_variances_evaluated",
                   "fct_sync_lag", "fct_variance_history", "int_variances_computed")
 
 
-def run_scale(skus: int, diff: bool, budget_s: float) -> dict[str, Any] | None:
-    out = Path(f"/tmp/stockdrift-bench-{skus}.json")
+def run_scale(skus: int, diff: bool, budget_s: float, cycles: int = 2) -> dict[str, Any] | None:
+    out = Path(f"/tmp/stockdrift-bench-{skus}-{cycles}.json")
     out.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "bench.cycle", "--skus", str(skus), "--json", str(out),
-           "--work", f"/tmp/stockdrift-bench-{skus}"]
+           "--work", f"/tmp/stockdrift-bench-{skus}", "--cycles", str(cycles)]
     try:
         subprocess.run(cmd + (["--diff"] if diff else []), check=True, timeout=budget_s,
                        cwd=Path(__file__).resolve().parents[1])
@@ -70,7 +73,8 @@ def model_table(run: dict[str, Any], top: int = 8) -> Table:
     return table
 
 
-def target_table(run: dict[str, Any], dagster_s: float | None = None) -> Table:
+def target_table(run: dict[str, Any], dagster_s: float | None = None,
+                 growth: dict[str, Any] | None = None) -> Table:
     full, incr = run["cycles"]
     cmp_ = run["comparison"]
     dbt_step = incr["models"]["int_variances_computed"]
@@ -93,6 +97,11 @@ def target_table(run: dict[str, Any], dagster_s: float | None = None) -> Table:
         ("fixed: dbt tests per build", f"{incr['dbt_tests_seconds']:.1f} s (summed, 2 threads)",
          "measured", None),
     ]
+    if growth is not None:
+        first, second = growth_ratios(growth)
+        rows.append((f"growth: incremental #20 / #1 at {growth['rows_per_cycle']:,} rows",
+                     f"{first:.2f}x (#20 / #2: {second:.2f}x)", f"<= {TARGETS['growth']}x",
+                     first <= TARGETS["growth"]))
     table = Table(title=f"Targets at {run['rows_per_cycle']:,} position rows per cycle")
     for col in ("figure", "measured", "target", "met"):
         table.add_column(col)
@@ -100,6 +109,27 @@ def target_table(run: dict[str, Any], dagster_s: float | None = None) -> Table:
         verdict = "" if met is None else ("[green]yes[/]" if met else "[red]NO[/]")
         table.add_row(name, value, target, verdict)
     return table
+
+
+def growth_table(run: dict[str, Any]) -> Table:
+    """The growth line: does a cycle cost more as history accumulates?"""
+    cycles = run["cycles"][1:]   # the incremental ones
+    table = Table(title=f"Growth line: {len(cycles)} incremental cycles at "
+                        f"{run['rows_per_cycle']:,} rows/cycle (s)")
+    for col in ("incr #", "load", "total", "dbt", "(tests)", "land", "expectations", "RSS MB"):
+        table.add_column(col, justify="right")
+    for n, c in enumerate(cycles, start=1):
+        p = c["phases"]
+        table.add_row(str(n), f"{c.get('load_average_1m', 0):.1f}", f"{p['total']:.2f}",
+                      f"{p['dbt']:.2f}", f"{c['dbt_tests_seconds']:.2f}", f"{p['land']:.2f}",
+                      f"{p['expectations']:.2f}", f"{c['peak_rss_mb']:,.0f}")
+    return table
+
+
+def growth_ratios(run: dict[str, Any]) -> tuple[float, float]:
+    """(last / first incremental, last / second incremental) on total cycle time."""
+    totals = [c["phases"]["total"] for c in run["cycles"][1:]]
+    return totals[-1] / totals[0], totals[-1] / totals[1]
 
 
 def _diff_cell(cmp_: dict[str, Any]) -> str:
@@ -114,6 +144,8 @@ def main() -> None:
     parser.add_argument("--series", default="10000,30000,100000")
     parser.add_argument("--no-diff", action="store_true")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--no-growth", action="store_true",
+                        help="skip the growth line (21 cycles at 600k rows)")
     args = parser.parse_args()
     console = Console()
     if args.report_only:
@@ -129,11 +161,21 @@ def main() -> None:
             runs.append(run)
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(runs, indent=2), encoding="utf-8")
+        left = TIME_CAP_S - (time.monotonic() - started)
+        if not args.no_growth:
+            growth = run_scale(GROWTH_SKUS, False, left, GROWTH_CYCLES) if left > 60 else None
+            if growth is None:
+                console.print("[yellow]growth line skipped: 20-minute cap reached[/]")
+            else:
+                GROWTH.write_text(json.dumps(growth, indent=2), encoding="utf-8")
     console.print(phase_table(runs))
     console.print(model_table(runs[-1]))
     from bench.overhead import dagster_overhead
 
-    console.print(target_table(runs[-1], dagster_overhead()))
+    growth = json.loads(GROWTH.read_text(encoding="utf-8")) if GROWTH.exists() else None
+    console.print(target_table(runs[-1], dagster_overhead(), growth))
+    if growth is not None:
+        console.print(growth_table(growth))
 
 
 if __name__ == "__main__":

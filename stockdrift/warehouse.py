@@ -15,6 +15,8 @@ makes a second concurrent writer fail loudly instead of corrupting the file.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -350,6 +352,23 @@ create table if not exists ops.alert_outbox (
 
 
 LOCK_WAIT_SECONDS = 120.0
+# DuckDB's own default memory limit is 80% of RAM: at 6M rows per cycle a build grew to
+# 15-19 GB. Capped, it spills to `<warehouse>.tmp` instead. The dbt profile sets the same
+# (profiles.yml `settings`), so every connection of a process agrees.
+MEMORY_LIMIT_ENV, MEMORY_LIMIT_DEFAULT = "STOCKDRIFT_DUCKDB_MEMORY_LIMIT", "1536MB"
+THREADS_ENV, THREADS_DEFAULT = "STOCKDRIFT_DUCKDB_THREADS", "2"
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def duckdb_settings() -> dict[str, str]:
+    """memory_limit and threads from the environment, checked: they are spliced into SET."""
+    memory = os.environ.get(MEMORY_LIMIT_ENV, MEMORY_LIMIT_DEFAULT).strip()
+    threads = os.environ.get(THREADS_ENV, THREADS_DEFAULT).strip()
+    if not _SIZE.match(memory):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 1536MB or 2GB")
+    if not threads.isdigit() or int(threads) < 1:
+        raise ValueError(f"{THREADS_ENV}={threads!r}: expected a whole number >= 1")
+    return {"memory_limit": memory, "threads": threads}
 
 
 def connect(path: str | Path, read_only: bool = False,
@@ -364,12 +383,18 @@ def connect(path: str | Path, read_only: bool = False,
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+            continue
+        # SET, not connect(config=...): DuckDB refuses a second in-process connection to the
+        # same file with another config, and dbt-duckdb connects without one
+        for name, value in duckdb_settings().items():
+            con.execute(f"set {name} = '{value}'")
+        return con
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

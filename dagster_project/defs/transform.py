@@ -136,15 +136,21 @@ def _invoke(args: list[str]) -> list[Any]:
     return nodes
 
 
+def cycle_build_args(cycle_at: str, *, seeds: bool) -> list[str]:
+    """The `dbt build` selection of one cycle (the module docstring says why), shared with
+    `bench.cycle` so the benchmark times what production runs."""
+    exclude = [HISTORY_CHECKS] if seeds else [HISTORY_CHECKS, "resource_type:seed"]
+    return ["build", "--vars", dbt_vars(cycle_at), "--exclude-resource-type", "unit_test",
+            "--exclude", *exclude]
+
+
 def run_dbt_build(cycle_at: str) -> list[Any]:
     """One cycle's `dbt build`, in-process (what it selects: the module docstring); returns
     dbt's node results. The warehouse is STOCKDRIFT_WAREHOUSE, as in profiles.yml."""
     warehouse = os.environ.get("STOCKDRIFT_WAREHOUSE")
     fingerprint = seed_fingerprint()
     seeds_current = bool(warehouse) and fingerprint in _loaded_seed_fingerprints(str(warehouse))
-    exclude = [HISTORY_CHECKS, "resource_type:seed"] if seeds_current else [HISTORY_CHECKS]
-    nodes = _invoke(["build", "--vars", dbt_vars(cycle_at), "--exclude-resource-type",
-                     "unit_test", "--exclude", *exclude])
+    nodes = _invoke(cycle_build_args(cycle_at, seeds=not seeds_current))
     if warehouse and not seeds_current:
         _record_seed_load(warehouse, fingerprint, cycle_at)
     return nodes

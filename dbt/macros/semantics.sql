@@ -57,7 +57,8 @@
 {%- endmacro %}
 
 
-{#- Settledness blocks shared by the current-cycle marts (drift, bundles, lots, holders). -#}
+{#- Settledness blocks shared by the current-cycle marts (drift, bundles, lots, holders);
+    their drift runs are per-key state: int_variance_states, int_comparison_states. -#}
 
 {#- The rows of `history` (a CTE with snapshot_id) from each system's latest successful
     snapshot in the `snapshots` CTE (int_snapshots_deduplicated up to the cycle). -#}
@@ -78,46 +79,3 @@
     where snapshots_ranked.recency_rank = 1
 {%- endmacro %}
 
-{#- Per key of `current` (a CTE of current rows): `drift_since`, the first cycle of the
-    latest unbroken run of `history` rows where `drifting` (a predicate over the alias
-    `past`) holds, i.e. after the last row, up to the current one, where it did not.
-    Keys with no drifting row since then get no row. -#}
-{% macro drift_run_since(current, history, keys, drifting) -%}
-    select
-        {%- for key in keys %}
-        last_in_tolerance.{{ key }},
-        {%- endfor %}
-        min(past.cycle_at) as drift_since
-
-    from (
-        select
-            {%- for key in keys %}
-            {{ current }}.{{ key }},
-            {%- endfor %}
-            max(case when not ({{ drifting }}) then past.cycle_at end) as last_not_drifting_at
-
-        from {{ current }}
-        inner join {{ history }} as past
-            on {% for key in keys -%}
-            {{ current }}.{{ key }} = past.{{ key }}
-            and {% endfor -%}
-            past.cycle_at <= {{ current }}.cycle_at
-        group by
-            {%- for key in keys %}
-            {{ current }}.{{ key }}{{ ',' if not loop.last }}
-            {%- endfor %}
-    ) as last_in_tolerance
-    inner join {{ history }} as past
-        on {% for key in keys -%}
-        last_in_tolerance.{{ key }} = past.{{ key }}
-        and {% endfor -%}
-        ({{ drifting }})
-        and (
-            last_in_tolerance.last_not_drifting_at is null
-            or past.cycle_at > last_in_tolerance.last_not_drifting_at
-        )
-    group by
-        {%- for key in keys %}
-        last_in_tolerance.{{ key }}{{ ',' if not loop.last }}
-        {%- endfor %}
-{%- endmacro %}

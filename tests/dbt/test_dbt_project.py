@@ -126,7 +126,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 INCREMENTAL_MODELS = ("int_positions_landed", "int_positions_mapped",
                       "int_master_positions_selected", "int_master_changes_detected",
-                      "int_variances_computed")
+                      "int_variances_computed", "int_variance_states")
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)

@@ -234,7 +234,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 SEMANTIC_INCREMENTAL = ("int_lot_positions_mapped", "int_lot_sets_compared",
                         "int_holder_buckets_compared", "int_bundle_availability_computed",
-                        "int_positions_mapped", "int_master_changes_detected")
+                        "int_positions_mapped", "int_master_changes_detected",
+                        "int_comparison_states", "int_variance_states")
 
 
 @pytest.mark.parametrize("model", SEMANTIC_INCREMENTAL)

@@ -73,7 +73,7 @@ listed as (
     where positions.is_listing
         and not positions.is_master_position
     {% if is_incremental() %}
-        and positions.snapshot_id not in (select snapshot_id from {{ this }})
+        and positions.snapshot_id not in (select distinct snapshot_id from {{ this }})
     {% endif %}
     group by
         positions.system_id,

@@ -1,5 +1,6 @@
--- A table, not a view: fct_system_drift and fct_variance both read it every cycle, and
--- as a view its history scans (drift runs, last changes) ran once per reader.
+-- A table, not a view: fct_system_drift and fct_variance both read it every cycle. Its
+-- drift runs and last observed changes come from int_variance_states (per-key state kept
+-- from each cycle's rows), not from a scan of the whole history every cycle.
 {{ config(materialized='table') }}
 
 -- The current cycle's comparison per non-master system x key, with settledness:
@@ -26,20 +27,11 @@ variance_history as (
 
 ),
 
-timeline as (
+states as (
 
-    -- the few columns the history scans need: narrow rows make them (window, joins)
-    -- about a third cheaper than carrying every column of the history
-    select
-        system_id,
-        canonical_sku,
-        canonical_location,
-        cycle_at,
-        observed_qty,
-        within_tolerance
-
-    from {{ ref('int_variances_computed') }}
-    where cycle_at <= {{ cycle_at() }}
+    -- each key's run and last change, kept up to date from each cycle's rows only
+    select * from {{ ref('int_variance_states') }}
+    where state_kind = 'key'
 
 ),
 
@@ -72,154 +64,6 @@ current_rows as (
 
 ),
 
-last_within_tolerance as (
-
-    select
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location,
-        max(
-            case when timeline.within_tolerance then timeline.cycle_at end
-        ) as last_within_tolerance_at
-
-    from current_rows
-    inner join timeline
-        on current_rows.system_id = timeline.system_id
-        and current_rows.canonical_sku = timeline.canonical_sku
-        and current_rows.canonical_location = timeline.canonical_location
-        and timeline.cycle_at <= current_rows.cycle_at
-    group by
-        current_rows.system_id,
-        current_rows.canonical_sku,
-        current_rows.canonical_location
-
-),
-
-observation_gaps as (
-
-    -- per system x master: the latest cycle (up to the current row's snapshot) with a master
-    -- snapshot but none of the system's; a drift run cannot reach back across it
-    select
-        system_masters.system_id,
-        system_masters.master_system_id,
-        max(master_snapshots.cycle_at) as last_missed_cycle_at
-
-    from (
-        select distinct system_id, master_system_id, cycle_at from current_rows
-    ) as system_masters
-    inner join snapshots as master_snapshots
-        on system_masters.master_system_id = master_snapshots.system_id
-        and master_snapshots.cycle_at < system_masters.cycle_at
-    left join snapshots as system_snapshots
-        on system_masters.system_id = system_snapshots.system_id
-        and master_snapshots.cycle_at = system_snapshots.cycle_at
-    where system_snapshots.snapshot_id is null
-    group by
-        system_masters.system_id,
-        system_masters.master_system_id
-
-),
-
-drift_runs as (
-
-    select
-        last_within_tolerance.system_id,
-        last_within_tolerance.canonical_sku,
-        last_within_tolerance.canonical_location,
-        min(timeline.cycle_at) as run_since,
-        -- the run as observed since the system's latest missed cycle, and its last
-        -- observation before that cycle
-        min(
-            case
-                when observation_gaps.last_missed_cycle_at is null
-                    or timeline.cycle_at > observation_gaps.last_missed_cycle_at
-                    then timeline.cycle_at
-            end
-        ) as run_since_last_gap,
-        max(
-            case
-                when timeline.cycle_at < observation_gaps.last_missed_cycle_at
-                    then timeline.cycle_at
-            end
-        ) as run_last_before_gap
-
-    from last_within_tolerance
-    inner join current_rows
-        on last_within_tolerance.system_id = current_rows.system_id
-        and last_within_tolerance.canonical_sku = current_rows.canonical_sku
-        and last_within_tolerance.canonical_location = current_rows.canonical_location
-    left join observation_gaps
-        on current_rows.system_id = observation_gaps.system_id
-        and current_rows.master_system_id = observation_gaps.master_system_id
-    inner join timeline
-        on last_within_tolerance.system_id = timeline.system_id
-        and last_within_tolerance.canonical_sku = timeline.canonical_sku
-        and last_within_tolerance.canonical_location = timeline.canonical_location
-        and timeline.within_tolerance = false
-        and (
-            last_within_tolerance.last_within_tolerance_at is null
-            or timeline.cycle_at > last_within_tolerance.last_within_tolerance_at
-        )
-    group by
-        last_within_tolerance.system_id,
-        last_within_tolerance.canonical_sku,
-        last_within_tolerance.canonical_location
-
-),
-
-observed_sequenced as (
-
-    select
-        system_id,
-        canonical_sku,
-        canonical_location,
-        cycle_at,
-        observed_qty,
-        lag(observed_qty) over (
-            partition by system_id, canonical_sku, canonical_location
-            order by cycle_at
-        ) as previous_observed_qty
-
-    from timeline
-
-),
-
-observed_changes_ranked as (
-
-    select
-        system_id,
-        canonical_sku,
-        canonical_location,
-        cycle_at,
-        observed_qty - previous_observed_qty as change_units,
-        row_number() over (
-            partition by system_id, canonical_sku, canonical_location
-            order by cycle_at desc
-        ) as change_rank
-
-    from observed_sequenced
-    where previous_observed_qty is not null
-        and observed_qty <> previous_observed_qty
-
-),
-
-last_observed_changes as (
-
-    -- when the system's own number last moved, and by how much: a channel that moved
-    -- *after* the master's last change did not follow the master (edited on the channel,
-    -- relisted, or stock appeared); one that moved first led it (e.g. its own order)
-    select
-        system_id,
-        canonical_sku,
-        canonical_location,
-        cycle_at as last_observed_change_at,
-        change_units as last_observed_change_units
-
-    from observed_changes_ranked
-    where change_rank = 1
-
-),
-
 last_on_hand_changes as (
 
     -- the master's latest real on-hand change at or before the row's snapshot: a channel
@@ -249,28 +93,24 @@ with_drift as (
 
     select
         current_rows.*,
-        last_observed_changes.last_observed_change_at,
-        last_observed_changes.last_observed_change_units,
+        states.last_observed_change_at,
+        states.last_observed_change_units,
         last_on_hand_changes.last_on_hand_change_at,
         last_on_hand_changes.last_on_hand_change_units,
         case
             when current_rows.within_tolerance is distinct from false then null
-            when drift_runs.run_last_before_gap is null
-                or {{ minutes_between('drift_runs.run_since', 'drift_runs.run_last_before_gap') }}
+            when states.run_last_before_gap is null
+                or {{ minutes_between('states.run_since', 'states.run_last_before_gap') }}
                     >= current_rows.freshness_target_minutes
-                then drift_runs.run_since
-            else drift_runs.run_since_last_gap
+                then states.run_since
+            else states.run_since_last_gap
         end as drift_since
 
     from current_rows
-    left join last_observed_changes
-        on current_rows.system_id = last_observed_changes.system_id
-        and current_rows.canonical_sku = last_observed_changes.canonical_sku
-        and current_rows.canonical_location = last_observed_changes.canonical_location
-    left join drift_runs
-        on current_rows.system_id = drift_runs.system_id
-        and current_rows.canonical_sku = drift_runs.canonical_sku
-        and current_rows.canonical_location = drift_runs.canonical_location
+    left join states
+        on current_rows.system_id = states.system_id
+        and current_rows.canonical_sku = states.canonical_sku
+        and current_rows.canonical_location = states.canonical_location
     left join last_on_hand_changes
         on current_rows.system_id = last_on_hand_changes.system_id
         and current_rows.canonical_sku = last_on_hand_changes.canonical_sku

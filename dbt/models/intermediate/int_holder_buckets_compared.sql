@@ -43,7 +43,7 @@ holder_positions as (
     select * from positions
     where not is_master_position
     {% if is_incremental() %}
-        and snapshot_id not in (select snapshot_id from {{ this }})
+        and snapshot_id not in (select distinct snapshot_id from {{ this }})
     {% endif %}
 
 ),

@@ -55,7 +55,7 @@ new_positions as (
         and is_location_mapped
         and cycle_at <= {{ cycle_at() }}
     {% if is_incremental() %}
-        and snapshot_id not in (select snapshot_id from {{ this }})
+        and snapshot_id not in (select distinct snapshot_id from {{ this }})
     {% endif %}
 
 ),
@@ -98,7 +98,7 @@ new_listing_snapshots as (
         and not systems.is_master
         and snapshots.cycle_at <= {{ cycle_at() }}
     {% if is_incremental() %}
-        and snapshots.snapshot_id not in (select snapshot_id from {{ this }})
+        and snapshots.snapshot_id not in (select distinct snapshot_id from {{ this }})
     {% endif %}
 
 ),

@@ -55,8 +55,16 @@ current_rows as (
 
 runs as (
 
-    {{ drift_run_since('current_rows', 'history', ['system_id', 'bundle_sku', 'canonical_location'],
-        'past.is_overstated') }}
+    -- the key's drift run, kept from each cycle's rows (int_comparison_states)
+    select
+        system_id,
+        item_sku as bundle_sku,
+        canonical_location,
+        run_since as drift_since
+
+    from {{ ref('int_comparison_states') }}
+    where state_kind = 'key'
+        and comparison_kind = 'bundle'
 
 ),
 

@@ -86,8 +86,17 @@ current_rows as (
 
 runs as (
 
-    {{ drift_run_since('current_rows', 'history_long', ['system_id', 'canonical_sku', 'canonical_location', 'bucket'],
-        'past.unexplained_units > past.tolerance_units') }}
+    -- the key's drift run, kept from each cycle's rows (int_comparison_states)
+    select
+        system_id,
+        item_sku as canonical_sku,
+        canonical_location,
+        measure as bucket,
+        run_since as drift_since
+
+    from {{ ref('int_comparison_states') }}
+    where state_kind = 'key'
+        and comparison_kind = 'holder_bucket'
 
 ),
 

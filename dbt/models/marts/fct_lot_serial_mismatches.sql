@@ -53,8 +53,16 @@ current_rows as (
 
 runs as (
 
-    {{ drift_run_since('current_rows', 'history', ['system_id', 'canonical_sku', 'canonical_location'],
-        'past.is_mismatch') }}
+    -- the key's drift run, kept from each cycle's rows (int_comparison_states)
+    select
+        system_id,
+        item_sku as canonical_sku,
+        canonical_location,
+        run_since as drift_since
+
+    from {{ ref('int_comparison_states') }}
+    where state_kind = 'key'
+        and comparison_kind = 'lot_set'
 
 ),
 
