@@ -51,3 +51,16 @@
         twelve freshness targets for slower systems. -#}
     case when 12 * {{ target_minutes }} > 60 then 12 * {{ target_minutes }} else 60 end
 {%- endmacro %}
+
+{#- Put after `name as` of a CTE that selects from a large history table and is read more
+    than once: DuckDB materializes such CTEs (every row of the history, written out) before
+    the readers' filters apply; inlined, each reader's filter prunes the scan. Measured on a
+    21-cycle 600k-row warehouse: int_holder_buckets_compared 1.2 -> 0.2 s, fct_unmapped_keys
+    0.4-0.8 -> 0.05 s. Spark plans CTEs inline already. -#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte', 'stockdrift')()) }}
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}{%- endmacro %}
+
+{% macro duckdb__inline_cte() -%}not materialized{%- endmacro %}

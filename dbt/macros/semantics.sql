@@ -60,14 +60,17 @@
 {#- Settledness blocks shared by the current-cycle marts (drift, bundles, lots, holders);
     their drift runs are per-key state: int_variance_states, int_comparison_states. -#}
 
-{#- The rows of `history` (a CTE with snapshot_id) from each system's latest successful
-    snapshot in the `snapshots` CTE (int_snapshots_deduplicated up to the cycle). -#}
+{#- The rows of `history` (a CTE with snapshot_id and its snapshot's cycle_at) from each
+    system's latest successful snapshot in the `snapshots` CTE (int_snapshots_deduplicated
+    up to the cycle). Joined on the cycle too: the histories are appended in cycle order,
+    so DuckDB prunes every older row group instead of probing the whole history. -#}
 {% macro latest_snapshot_rows(history, snapshots='snapshots') -%}
     select {{ history }}.*
     from {{ history }}
     inner join (
         select
             snapshot_id,
+            cycle_at,
             row_number() over (
                 partition by system_id
                 order by cycle_at desc, observed_at desc, snapshot_id desc
@@ -76,6 +79,7 @@
         from {{ snapshots }}
     ) as snapshots_ranked
         on {{ history }}.snapshot_id = snapshots_ranked.snapshot_id
+        and {{ history }}.cycle_at = snapshots_ranked.cycle_at
     where snapshots_ranked.recency_rank = 1
 {%- endmacro %}
 

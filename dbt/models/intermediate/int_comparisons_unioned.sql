@@ -6,7 +6,7 @@
 -- own gap-aware state, int_variance_states.)
 with
 
-holder_buckets as (
+holder_buckets as {{ inline_cte() }} (
 
     select * from {{ ref('int_holder_buckets_compared') }}
 

@@ -21,7 +21,7 @@
 --   the holder expects that no open purchase order in the master explains.
 with
 
-positions as (
+positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_positions_mapped') }}
     where is_sku_mapped

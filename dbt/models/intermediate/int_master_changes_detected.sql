@@ -16,7 +16,7 @@
 -- snapshot needs `--full-refresh`.
 with
 
-master_positions as (
+master_positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_master_positions_selected') }}
     {% if is_incremental() %}

@@ -17,7 +17,7 @@ positions as (
 
 ),
 
-master_positions as (
+master_positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_master_positions_selected') }}
 

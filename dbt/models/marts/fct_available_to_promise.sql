@@ -9,7 +9,7 @@
 -- come from the canonical buckets of int_positions_unioned (docs/SEMANTICS.md).
 with
 
-positions as (
+positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_positions_mapped') }}
     where is_master_position

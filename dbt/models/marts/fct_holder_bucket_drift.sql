@@ -44,7 +44,14 @@ master_changes as (
 
 ),
 
-history_long as (
+current_history as (
+
+    -- each holder's latest snapshot rows: everything below reads these, never the history
+    {{ latest_snapshot_rows('history') }}
+
+),
+
+current_long as (
 
     select
         holder_bucket_id,
@@ -57,7 +64,7 @@ history_long as (
         unreleased_committed_units as unexplained_units,
         tolerance_units
 
-    from history
+    from current_history
     where unreleased_committed_units is not null
 
     union all
@@ -73,14 +80,14 @@ history_long as (
         unexplained_incoming_units as unexplained_units,
         tolerance_units
 
-    from history
+    from current_history
     where unexplained_incoming_units is not null
 
 ),
 
 current_rows as (
 
-    {{ latest_snapshot_rows('history_long') }}
+    select * from current_long
 
 ),
 
@@ -141,7 +148,7 @@ joined as (
         end as suppression_reason
 
     from current_rows
-    inner join history
+    inner join current_history as history
         on current_rows.holder_bucket_id = history.holder_bucket_id
     left join runs
         on current_rows.system_id = runs.system_id

@@ -5,7 +5,7 @@
 -- imported a minute before the receipt that covers it is not an exception).
 with
 
-master_positions as (
+master_positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_master_positions_selected') }}
     where cycle_at <= {{ cycle_at() }}

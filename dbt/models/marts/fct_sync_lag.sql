@@ -34,7 +34,7 @@ master_changes as (
 
 ),
 
-variance_history as (
+variance_history as {{ inline_cte() }} (
 
     select * from {{ ref('int_variances_computed') }}
     where cycle_at <= {{ cycle_at() }}

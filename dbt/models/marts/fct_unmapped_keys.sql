@@ -2,7 +2,7 @@
 -- row translates. Their stock is not compared anywhere until someone maps them.
 with
 
-positions as (
+positions as {{ inline_cte() }} (
 
     select * from {{ ref('int_positions_mapped') }}
     where cycle_at <= {{ cycle_at() }}
