@@ -34,7 +34,8 @@ create schema if not exists intermediate;
 create or replace table intermediate.int_variances_computed (
     system_id varchar, canonical_sku varchar, canonical_location varchar,
     master_system_id varchar, snapshot_id varchar, cycle_at timestamp, observed_at timestamp,
-    observed_qty bigint, within_tolerance boolean);
+    observed_qty bigint, within_tolerance boolean, compared_value_kind varchar,
+    freshness_target_minutes integer);
 create or replace table intermediate.int_snapshots_deduplicated (
     snapshot_id varchar, system_id varchar, cycle_at timestamp, observed_at timestamp);
 create or replace table intermediate.int_comparisons_unioned (
@@ -99,7 +100,7 @@ def _world(seed: int, cycles: int) -> tuple[list[tuple[Any, ...]], list[tuple[An
                     qty[(system, k)] += rng.choice((-2, -1, 1, 3))
                 within = rng.choices((True, False, None), (5, 4, 1))[0]
                 rows.append((system, f"SKU-{k}", "L", "erp", f"{system}-{c}", at, observed,
-                             qty[(system, k)], within))
+                             qty[(system, k)], within, "on_hand", 5 if c < 25 else 15))
     return rows, snapshots
 
 
@@ -139,7 +140,7 @@ def test_incremental_folds_equal_a_full_build_after_every_build(
         con.execute("delete from intermediate.int_variances_computed")
         con.execute("delete from intermediate.int_snapshots_deduplicated")
         con.executemany("insert into intermediate.int_variances_computed values "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?)", [r for r in rows if r[5] <= upto])
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r for r in rows if r[5] <= upto])
         con.executemany("insert into intermediate.int_snapshots_deduplicated values "
                         "(?, ?, ?, ?)", [s for s in snapshots if s[2] <= upto])
         emitted.append(_apply_incremental(con, compiled["int_variance_states:incremental"]))
@@ -166,7 +167,8 @@ def test_a_quiet_key_is_not_rewritten(compiled: dict[str, str], tmp_path: Path) 
         con.execute("insert into intermediate.int_snapshots_deduplicated values "
                     "(?, 'wms', ?, ?)", [f"wms-{c}", at, at])
         con.execute("insert into intermediate.int_variances_computed values "
-                    "('wms', 'Q', 'L', 'erp', ?, ?, ?, 4, true)", [f"wms-{c}", at, at])
+                    "('wms', 'Q', 'L', 'erp', ?, ?, ?, 4, true, 'on_hand', 15)",
+                    [f"wms-{c}", at, at])
         sql = compiled["int_variance_states:incremental"]
         emitted = con.execute(f"select state_kind from ({sql})").fetchall()
         assert sorted(e[0] for e in emitted) == (["applied", "key"] if c == 0 else ["applied"])

@@ -39,7 +39,9 @@ history as (
         cycle_at,
         observed_at,
         observed_qty,
-        within_tolerance
+        within_tolerance,
+        compared_value_kind,
+        freshness_target_minutes
 
     from {{ ref('int_variances_computed') }}
     where cycle_at <= {{ cycle_at() }}
@@ -288,6 +290,8 @@ latest_rows as (
         canonical_sku,
         canonical_location,
         observed_qty,
+        compared_value_kind,
+        freshness_target_minutes,
         row_number() over (
             partition by system_id, canonical_sku, canonical_location
             order by cycle_at desc, observed_at desc, snapshot_id desc
@@ -349,6 +353,10 @@ folded as (
             else new_run_gap_split.new_last_before_gap
         end as run_last_before_gap,
         latest_rows.observed_qty as last_observed_qty,
+        -- what the key is compared on, and against which target, as of its latest row
+        -- (fct_sync_lag's observers: one row per key, not a scan of the history)
+        latest_rows.compared_value_kind,
+        latest_rows.freshness_target_minutes,
         coalesce(changes_ranked.cycle_at, prior.last_observed_change_at)
             as last_observed_change_at,
         case
@@ -402,6 +410,8 @@ changed as (
         or folded.last_observed_qty is distinct from prior.last_observed_qty
         or folded.last_observed_change_at is distinct from prior.last_observed_change_at
         or folded.last_observed_change_units is distinct from prior.last_observed_change_units
+        or folded.compared_value_kind is distinct from prior.compared_value_kind
+        or folded.freshness_target_minutes is distinct from prior.freshness_target_minutes
     {% endif %}
 
 ),
@@ -419,6 +429,8 @@ applied as (
         cast(null as {{ dbt.type_timestamp() }}) as run_since_last_gap,
         cast(null as {{ dbt.type_timestamp() }}) as run_last_before_gap,
         cast(null as {{ dbt.type_bigint() }}) as last_observed_qty,
+        cast(null as {{ dbt.type_string() }}) as compared_value_kind,
+        cast(null as {{ dbt.type_int() }}) as freshness_target_minutes,
         cast(null as {{ dbt.type_timestamp() }}) as last_observed_change_at,
         cast(null as {{ dbt.type_bigint() }}) as last_observed_change_units,
         max(cycle_at) as applied_cycle_at,

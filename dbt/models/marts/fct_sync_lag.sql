@@ -43,14 +43,17 @@ variance_history as {{ inline_cte() }} (
 
 observers as (
 
-    select distinct
+    -- each system x key it carries, with the value it is compared on and its target: one
+    -- state row per key (int_variance_states), not a distinct over the whole history
+    select
         system_id,
         canonical_sku,
         canonical_location,
         compared_value_kind,
         freshness_target_minutes
 
-    from variance_history
+    from {{ ref('int_variance_states') }}
+    where state_kind = 'key'
 
 ),
 
