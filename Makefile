@@ -31,7 +31,8 @@ test: manifest
 	$(BIN)/mypy stockdrift extractors alerts expectations
 	$(BIN)/python -m pytest -q
 
-# Scaling series 10k/30k/100k SKUs x 10 locations x 6 systems; figures vs targets (bench/README.md)
+# Scaling series 10k/30k/100k SKUs x 10 locations x 6 systems, then the growth line (21 cycles
+# at 10k); figures vs targets (bench/README.md)
 bench: manifest
 	$(BIN)/python -m bench.run
 
@@ -66,9 +67,10 @@ bench-extract: $(STAMP)
 
 # Detection quality vs the sandbox's ground truth (issue 4): 3 seeds (the scenario library
 # twice, the demo's faults across a DST night) x 48 simulated hours at 5-minute cycles, all
-# at once: 17 min 57 s to 19 min 31 s on 2 cores across four runs, inside the 20-minute
-# budget. Two seeds, one per core (BENCH_DETECT_ARGS="--seeds 0,1 --jobs 2"), took 11 min
-# 22 s (figures: bench/README.md).
+# at once: 17 min 57 s to 19 min 31 s on 2 cores across four runs before issue 15, 20 min
+# 32 s after it on a day its unchanged extraction ran 10-17 % slower (README). Two seeds,
+# one per core (BENCH_DETECT_ARGS="--seeds 0,1 --jobs 2"), took 11 min 22 s
+# (figures: bench/README.md).
 BENCH_DETECT_ARGS ?= --seeds 0,1,2 --hours 48 --jobs 3
 bench-detect: manifest
 	$(BIN)/python -m bench.detect $(BENCH_DETECT_ARGS)
