@@ -83,3 +83,29 @@
     where snapshots_ranked.recency_rank = 1
 {%- endmacro %}
 
+
+{#- The rows of `source` (a CTE with system_id, cycle_at, observed_at) that a per-key state
+    model has not folded in yet: after their system's watermark in `watermarks`
+    (applied_cycle_at, applied_observed_at; matched on `keys`). The oldest watermark bounds
+    the scan: DuckDB treats the scalar subquery as a constant and skips older row groups of
+    the history unread. A system without a watermark is new since the last build. -#}
+{% macro rows_after_watermarks(source, watermarks, keys) -%}
+    select {{ source }}.*
+    from {{ source }}
+    left join {{ watermarks }}
+        on {% for key in keys -%}
+        {{ source }}.{{ key }} = {{ watermarks }}.{{ key }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+    where {{ source }}.cycle_at >= (
+        select coalesce(min(applied_cycle_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ watermarks }}
+    )
+        and (
+            {{ watermarks }}.system_id is null
+            or {{ source }}.cycle_at > {{ watermarks }}.applied_cycle_at
+            or (
+                {{ source }}.cycle_at = {{ watermarks }}.applied_cycle_at
+                and {{ source }}.observed_at > {{ watermarks }}.applied_observed_at
+            )
+        )
+{%- endmacro %}

@@ -42,25 +42,7 @@ watermarks as (
 
 new_rows as (
 
-    select spine.*
-    from spine
-    left join watermarks
-        on spine.comparison_kind = watermarks.comparison_kind
-        and spine.system_id = watermarks.system_id
-    -- the oldest watermark bounds the scan (a constant to DuckDB: older row groups of the
-    -- history are skipped unread); a system without a watermark is new since the last build
-    where spine.cycle_at >= (
-        select coalesce(min(applied_cycle_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        from watermarks
-    )
-        and (
-            watermarks.system_id is null
-            or spine.cycle_at > watermarks.applied_cycle_at
-            or (
-                spine.cycle_at = watermarks.applied_cycle_at
-                and spine.observed_at > watermarks.applied_observed_at
-            )
-        )
+    {{ rows_after_watermarks('spine', 'watermarks', ['comparison_kind', 'system_id']) }}
 
 ),
 

@@ -72,24 +72,7 @@ watermarks as (
 
 new_rows as (
 
-    select history.*
-    from history
-    left join watermarks
-        on history.system_id = watermarks.system_id
-    -- the oldest watermark bounds the scan (a constant to DuckDB: older row groups of the
-    -- history are skipped unread); a system without a watermark is new since the last build
-    where history.cycle_at >= (
-        select coalesce(min(applied_cycle_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        from watermarks
-    )
-        and (
-            watermarks.system_id is null
-            or history.cycle_at > watermarks.applied_cycle_at
-            or (
-                history.cycle_at = watermarks.applied_cycle_at
-                and history.observed_at > watermarks.applied_observed_at
-            )
-        )
+    {{ rows_after_watermarks('history', 'watermarks', ['system_id']) }}
 
 ),
 
